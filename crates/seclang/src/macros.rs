@@ -75,6 +75,15 @@ impl MacroString {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
 
+    /// The text when the string holds no reference.
+    pub fn static_text(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+
     /// The parts, in order.
     pub fn parts(&self) -> &[Part] {
         &self.parts

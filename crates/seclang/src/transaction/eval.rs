@@ -1,0 +1,372 @@
+//! Running the rules of one phase: flow control (markers, skips, allow,
+//! disruptions), target collection, transformations, operators, and the
+//! order in which ModSecurity runs a rule's actions:
+//! - on every match of a value: captures, `MATCHED_VAR*`, `setvar`, and
+//!   the message text (`msg`, `logdata`);
+//! - after the whole chain matched: `ctl` and the other match actions,
+//!   the report, then the disruptive action.
+//!
+//! A rule whose values all fail clears `MATCHED_VARS`.
+
+use std::borrow::Cow;
+
+use super::actions;
+use super::{
+    Allowed, Disruption, Intervention, RequestData, ResponseData, RuleMatch, TxState, TxView,
+};
+use crate::actions::{AllowScope, Disruptive};
+use crate::operators::{Captures, OpContext};
+use crate::rule::{EngineMode, Flow, Phase, Rule};
+use crate::ruleset::{Entry, RuleSet};
+use crate::variables::{self, Var, VarValue};
+
+pub(super) fn run_phase(
+    rules: &RuleSet,
+    phase: Phase,
+    req: &RequestData,
+    resp: &ResponseData,
+    state: &mut TxState,
+) {
+    let entries = rules.phase(phase);
+    let mut i = 0;
+    let mut skip_n: u32 = 0;
+    let mut skip_to: Option<&str> = None;
+    while i < entries.len() {
+        let rule = match &entries[i] {
+            Entry::Marker(name) => {
+                if skip_to == Some(name.as_str()) {
+                    skip_to = None;
+                }
+                i += 1;
+                continue;
+            }
+            Entry::Rule(r) => r,
+        };
+        i += 1;
+        if skip_to.is_some() {
+            continue;
+        }
+        if skip_n > 0 {
+            skip_n -= 1;
+            continue;
+        }
+        if is_removed(rule, state) {
+            state.debug(|| {
+                format!(
+                    "Skipped rule id '{}' due to a ruleRemoveById action",
+                    rule.meta.id
+                )
+            });
+            continue;
+        }
+        let allowed_before = state.allowed;
+        if !evaluate(rules, rule, req, resp, state) {
+            continue;
+        }
+        match &rule.flow {
+            Flow::Next => {}
+            Flow::Skip(n) => skip_n = *n,
+            Flow::SkipAfter(marker) => {
+                skip_to = Some(marker.as_str());
+                if rules.marker_position(phase, marker).is_none_or(|p| p < i) {
+                    // No marker ahead: the rest of the phase is skipped.
+                    return;
+                }
+            }
+        }
+        if state.intervention.is_some() {
+            return;
+        }
+        if state.allowed != allowed_before || std::mem::take(&mut state.phase_allowed) {
+            return;
+        }
+        if state.mode == EngineMode::Off {
+            return;
+        }
+    }
+}
+
+fn is_removed(rule: &Rule, state: &TxState) -> bool {
+    let id = rule.meta.id;
+    state.removed_ids.iter().any(|r| r.contains(id))
+        || state.removed_tags.iter().any(|t| rule.meta.has_tag(t))
+        || (!state.removed_msgs.is_empty()
+            && rule
+                .meta
+                .msg
+                .as_ref()
+                .and_then(|m| m.static_text())
+                .is_some_and(|m| state.removed_msgs.iter().any(|x| x == m)))
+}
+
+/// Is this value excluded from `rule` (by `!` targets or `ctl`)?
+fn excluded(rule: &Rule, chain_root: &Rule, state: &TxState, var: Var, key: Option<&[u8]>) -> bool {
+    if rule.exclusions.iter().any(|t| t.covers(var, key)) {
+        return true;
+    }
+    let id = chain_root.meta.id;
+    state
+        .removed_targets_by_id
+        .iter()
+        .any(|(ids, t)| ids.iter().any(|r| r.contains(id)) && t.covers(var, key))
+        || state
+            .removed_targets_by_tag
+            .iter()
+            .any(|(tag, t)| chain_root.meta.has_tag(tag) && t.covers(var, key))
+}
+
+/// Evaluates a rule and its chain; runs its actions. True on a full match.
+pub(super) fn evaluate(
+    rules: &RuleSet,
+    rule: &Rule,
+    req: &RequestData,
+    resp: &ResponseData,
+    state: &mut TxState,
+) -> bool {
+    evaluate_link(rules, rule, rule, req, resp, state)
+}
+
+fn evaluate_link(
+    rules: &RuleSet,
+    rule: &Rule,
+    root: &Rule,
+    req: &RequestData,
+    resp: &ResponseData,
+    state: &mut TxState,
+) -> bool {
+    let matched = match &rule.operator {
+        None => {
+            // SecAction: matches once, unconditionally.
+            actions::on_value_match(rule, root, req, resp, state);
+            true
+        }
+        Some(op) => {
+            let mut values: Vec<VarValue<'_>> = Vec::new();
+            {
+                let view = TxView {
+                    req,
+                    resp,
+                    state,
+                    rule: Some(&root.meta),
+                    web_app_id: "",
+                };
+                for t in &rule.targets {
+                    let start = values.len();
+                    variables::collect(&view, t.var, &t.selector, &mut values);
+                    // Exclusions first, then counting.
+                    let mut j = start;
+                    while j < values.len() {
+                        let v = &values[j];
+                        if excluded(rule, root, state, v.var, v.key.as_deref()) {
+                            values.remove(j);
+                        } else {
+                            j += 1;
+                        }
+                    }
+                    if t.count {
+                        let n = values.len() - start;
+                        values.truncate(start);
+                        values.push(VarValue {
+                            var: t.var,
+                            key: match &t.selector {
+                                variables::Selector::All => None,
+                                s => Some(Cow::Owned(s.text().into_owned().into_bytes())),
+                            },
+                            value: Cow::Owned(n.to_string().into_bytes()),
+                        });
+                    }
+                }
+            }
+            state.debug(|| {
+                format!(
+                    "(Rule: {}) Executing operator \"{}\" with param \"{}\" against {}.",
+                    root.meta.id,
+                    op.name,
+                    op.param,
+                    rule.targets
+                        .iter()
+                        .map(|t| {
+                            let sel = t.selector.text();
+                            let prefix = if t.count { "&" } else { "" };
+                            if sel.is_empty() {
+                                format!("{prefix}{}", t.var.name())
+                            } else {
+                                format!("{prefix}{}:{sel}", t.var.name())
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                )
+            });
+            let mut any = false;
+            let mut captures = Captures::default();
+            for v in &values {
+                let candidates = transform(rule, &v.value);
+                for candidate in candidates.iter() {
+                    state.debug(|| {
+                        format!(
+                            "Target value: \"{}\" (Variable: {})",
+                            String::from_utf8_lossy(candidate),
+                            String::from_utf8_lossy(&v.full_name())
+                        )
+                    });
+                    captures.groups.clear();
+                    let hit = {
+                        let view = TxView {
+                            req,
+                            resp,
+                            state,
+                            rule: Some(&root.meta),
+                            web_app_id: "",
+                        };
+                        let mut cx = OpContext {
+                            macros: &view,
+                            captures: if rule.capture {
+                                Some(&mut captures)
+                            } else {
+                                None
+                            },
+                        };
+                        op.op.evaluate(&mut cx, candidate) != op.negated
+                    };
+                    if hit {
+                        any = true;
+                        if rule.capture {
+                            for (n, g) in captures.groups.iter().enumerate().take(10) {
+                                state.tx.set(&n.to_string(), g.clone());
+                            }
+                        }
+                        let name = v.full_name();
+                        state.matched.last = Some((name.clone(), candidate.to_vec()));
+                        state.matched.all.push((name, candidate.to_vec()));
+                        actions::on_value_match(rule, root, req, resp, state);
+                    }
+                }
+            }
+            state.debug(|| format!("Rule returned {}.", if any { 1 } else { 0 }));
+            any
+        }
+    };
+    if !matched {
+        state.matched.last = None;
+        state.matched.all.clear();
+        return false;
+    }
+    if let Some(next) = &rule.chained {
+        if !evaluate_link(rules, next, root, req, resp, state) {
+            return false;
+        }
+    }
+    actions::on_full_match(rules, rule, root, req, resp, state);
+    if std::ptr::eq(rule, root) {
+        finish(rule, req, resp, state);
+    }
+    true
+}
+
+/// The transformed value(s) the operator sees: the final value, or with
+/// `multiMatch` the original and every value a transformation changed.
+fn transform<'v>(rule: &Rule, value: &'v [u8]) -> Vec<Cow<'v, [u8]>> {
+    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
+    if !rule.multi_match {
+        for t in &rule.transformations {
+            current = match current {
+                Cow::Borrowed(b) => (t.apply)(b),
+                Cow::Owned(o) => match (t.apply)(&o) {
+                    Cow::Borrowed(_) => Cow::Owned(o),
+                    Cow::Owned(n) => Cow::Owned(n),
+                },
+            };
+        }
+        return vec![current];
+    }
+    let mut out = vec![Cow::Borrowed(value)];
+    for t in &rule.transformations {
+        let next = match (t.apply)(&current) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(n) => Some(n),
+        };
+        if let Some(n) = next {
+            out.push(Cow::Owned(n.clone()));
+            current = Cow::Owned(n);
+        }
+    }
+    out
+}
+
+/// A chain matched completely: record it and apply its disruptive action.
+fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxState) {
+    let disrupt = state.mode == EngineMode::On;
+    let mut took_effect = false;
+    match &rule.disruptive {
+        Some(Disruptive::Deny) if disrupt => {
+            state.intervention = Some(Intervention {
+                status: rule.status.unwrap_or(403),
+                disruption: Disruption::Deny,
+                rule_id: rule.meta.id,
+                phase: rule.meta.phase,
+            });
+            took_effect = true;
+        }
+        Some(Disruptive::Drop) if disrupt => {
+            state.intervention = Some(Intervention {
+                status: rule.status.unwrap_or(403),
+                disruption: Disruption::Drop,
+                rule_id: rule.meta.id,
+                phase: rule.meta.phase,
+            });
+            took_effect = true;
+        }
+        Some(Disruptive::Redirect(url)) if disrupt => {
+            let status = match rule.status {
+                Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
+                _ => 302,
+            };
+            let url =
+                String::from_utf8_lossy(&actions::expand(url, req, resp, state, rule)).into_owned();
+            state.intervention = Some(Intervention {
+                status,
+                disruption: Disruption::Redirect(url),
+                rule_id: rule.meta.id,
+                phase: rule.meta.phase,
+            });
+            took_effect = true;
+        }
+        Some(Disruptive::Allow(scope)) if disrupt => {
+            match scope {
+                AllowScope::All => state.allowed = Some(Allowed::Everything),
+                AllowScope::Request => state.allowed = Some(Allowed::Request),
+                AllowScope::Phase => state.phase_allowed = true,
+            }
+            took_effect = true;
+        }
+        _ => {}
+    }
+    if let Some(s) = rule.meta.severity {
+        state.highest_severity = Some(state.highest_severity.map_or(s, |h| h.min(s)));
+    }
+    let matched_var_name = state
+        .matched
+        .last
+        .as_ref()
+        .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    state.matches.push(RuleMatch {
+        id: rule.meta.id,
+        phase: rule.meta.phase,
+        msg: state.current_msg.clone().unwrap_or_default(),
+        logdata: state.current_logdata.clone().unwrap_or_default(),
+        severity: rule.meta.severity,
+        tags: rule
+            .meta
+            .tags
+            .iter()
+            .map(|t| t.static_text().unwrap_or_default().to_string())
+            .collect(),
+        matched_var_name,
+        logged: rule.log,
+        disruptive: took_effect,
+    });
+    state.current_msg = None;
+    state.current_logdata = None;
+}
