@@ -1,0 +1,64 @@
+//! `rampart-conformance`: plays the CRS regression suite.
+//!
+//! ```text
+//! rampart-conformance --crs ../shared/crs-4.28.0 [--rule ID]... [--overrides FILE]
+//! ```
+//! Prints each failing test and a closing `N passed, N failed, N skipped`
+//! line; exits 1 when a test failed, 2 on a usage or load error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use conformance::engine::EnginePlayer;
+use conformance::ftw::load_suite;
+use conformance::overrides::OverridesFile;
+use conformance::report::run;
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rampart-conformance: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode, String> {
+    let mut crs: Option<PathBuf> = None;
+    let mut rules: Vec<u32> = Vec::new();
+    let mut overrides: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--crs" => crs = Some(args.next().ok_or("--crs needs a directory")?.into()),
+            "--rule" => rules.push(
+                args.next()
+                    .ok_or("--rule needs an id")?
+                    .parse()
+                    .map_err(|_| "--rule needs a numeric id")?,
+            ),
+            "--overrides" => overrides = Some(args.next().ok_or("--overrides needs a file")?.into()),
+            "-h" | "--help" => {
+                println!("usage: rampart-conformance --crs DIR [--rule ID]... [--overrides FILE]");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => return Err(format!("unknown argument '{other}' (see --help)")),
+        }
+    }
+    let crs = crs.ok_or("--crs DIR is required")?;
+    let cases = load_suite(&crs.join("tests/regression/tests"))?;
+    let overrides = match overrides {
+        Some(p) => OverridesFile::load(&p)?,
+        None => OverridesFile { test_overrides: vec![] },
+    };
+    let player = EnginePlayer::load(&crs)?;
+    let filter = |id: u32| rules.is_empty() || rules.contains(&id);
+    let summary = run(&cases, &player, &overrides, &filter);
+    print!("{}", summary.render());
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
