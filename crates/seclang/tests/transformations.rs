@@ -69,7 +69,10 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Bytes shown as a Rust byte string body: printable ASCII as is, the rest
@@ -204,7 +207,10 @@ fn run_modsec_vectors(keep_nuls: bool) -> Vec<((String, usize), String)> {
             };
             let name = field("name");
             let Some(t) = lookup(registered_name(name)) else {
-                failures.push(((file.clone(), index), format!("{file}[{index}]: no transformation {name:?}")));
+                failures.push((
+                    (file.clone(), index),
+                    format!("{file}[{index}]: no transformation {name:?}"),
+                ));
                 continue;
             };
             let input = modsec_test_bytes(field("input"), keep_nuls);
@@ -228,7 +234,11 @@ fn run_modsec_vectors(keep_nuls: bool) -> Vec<((String, usize), String)> {
             }
         }
     }
-    assert!(count > 250, "only {count} vectors found in {}", dir.display());
+    assert!(
+        count > 250,
+        "only {count} vectors found in {}",
+        dir.display()
+    );
     failures
 }
 
@@ -239,7 +249,11 @@ fn modsecurity_vectors_pass_as_libmodsecurity_reads_them() {
         failures.is_empty(),
         "{} ModSecurity vector(s) failed:\n{}",
         failures.len(),
-        failures.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -257,7 +271,10 @@ fn known_differences() -> BTreeSet<(String, usize)> {
             let reason = e.get("reason").and_then(Value::as_str);
             match (file, index, reason) {
                 (Some(f), Some(i), Some(r)) if !r.trim().is_empty() => (f.to_string(), i as usize),
-                _ => panic!("{}: each entry needs file, index and a reason: {e}", path.display()),
+                _ => panic!(
+                    "{}: each entry needs file, index and a reason: {e}",
+                    path.display()
+                ),
             }
         })
         .collect()
@@ -372,7 +389,10 @@ fn every_shared_vector_file_names_a_registered_transformation() {
     for path in json_files(&dir) {
         let file = file_name(&path);
         let stem = file.trim_end_matches(".json");
-        assert!(lookup(registered_name(stem)).is_some(), "{file}: t:{stem} is not implemented");
+        assert!(
+            lookup(registered_name(stem)).is_some(),
+            "{file}: t:{stem} is not implemented"
+        );
     }
 }
 

@@ -78,7 +78,10 @@ mod tests {
         // '0','z' -> 0*16 + ((0x7a & 0xdf) - 'A' + 10) = 35 = '#'
         assert_eq!(hex_pair(b'0', b'z'), b'#');
         // a NUL second digit: (0 - '0') wraps
-        assert_eq!(hex_pair(b'a', 0), 160u8.wrapping_add(0u8.wrapping_sub(b'0')));
+        assert_eq!(
+            hex_pair(b'a', 0),
+            160u8.wrapping_add(0u8.wrapping_sub(b'0'))
+        );
     }
 
     #[test]

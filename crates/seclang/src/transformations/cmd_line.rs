@@ -21,8 +21,10 @@ use super::rewrite::Rewrite;
 
 pub(crate) fn cmd_line(input: &[u8]) -> Cow<'_, [u8]> {
     let Some(start) = input.iter().position(|&b| {
-        matches!(b, b'"' | b'\'' | b'\\' | b'^' | b',' | b';' | b'\t' | b'\r' | b'\n' | b' ')
-            || b.is_ascii_uppercase()
+        matches!(
+            b,
+            b'"' | b'\'' | b'\\' | b'^' | b',' | b';' | b'\t' | b'\r' | b'\n' | b' '
+        ) || b.is_ascii_uppercase()
     }) else {
         return Cow::Borrowed(input);
     };

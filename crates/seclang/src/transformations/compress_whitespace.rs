@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn compresses_runs() {
-        assert_eq!(&*compress_whitespace(b"  Test  \t   Case  "), b" Test Case ");
+        assert_eq!(
+            &*compress_whitespace(b"  Test  \t   Case  "),
+            b" Test Case "
+        );
         assert_eq!(&*compress_whitespace(b"a\x0bb"), b"a b");
         assert_eq!(&*compress_whitespace(b"a\xa0\xa0b"), b"a\xa0\xa0b");
         assert!(matches!(compress_whitespace(b"a b c"), Cow::Borrowed(_)));

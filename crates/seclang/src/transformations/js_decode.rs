@@ -46,7 +46,8 @@ pub(crate) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
         let next = input[i + 1];
         if next == b'u' && i + 5 < len && input[i + 2..i + 6].iter().all(|&b| is_hex(b)) {
             let mut c = hex_pair(input[i + 4], input[i + 5]);
-            let full_width = matches!(input[i + 2], b'f' | b'F') && matches!(input[i + 3], b'f' | b'F');
+            let full_width =
+                matches!(input[i + 2], b'f' | b'F') && matches!(input[i + 3], b'f' | b'F');
             if c > 0x00 && c < 0x5f && full_width {
                 c += 0x20;
             }

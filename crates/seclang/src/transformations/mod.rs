@@ -95,7 +95,10 @@ pub static REGISTRY: &[Transformation] = &[
     entry("base64DecodeExt", base64_decode_ext::base64_decode_ext),
     entry("base64Encode", base64_encode::base64_encode),
     entry("cmdLine", cmd_line::cmd_line),
-    entry("compressWhitespace", compress_whitespace::compress_whitespace),
+    entry(
+        "compressWhitespace",
+        compress_whitespace::compress_whitespace,
+    ),
     entry("cssDecode", css_decode::css_decode),
     entry("escapeSeqDecode", escape_seq_decode::escape_seq_decode),
     entry("hexDecode", hex_decode::hex_decode),
@@ -114,7 +117,10 @@ pub static REGISTRY: &[Transformation] = &[
     entry("parityZero7bit", parity_zero_7bit::parity_zero_7bit),
     entry("phpArgsNames", php_args_names::php_args_names),
     entry("removeComments", remove_comments::remove_comments),
-    entry("removeCommentsChar", remove_comments_char::remove_comments_char),
+    entry(
+        "removeCommentsChar",
+        remove_comments_char::remove_comments_char,
+    ),
     entry("removeNulls", remove_nulls::remove_nulls),
     entry("removeWhitespace", remove_whitespace::remove_whitespace),
     entry("replaceComments", replace_comments::replace_comments),
@@ -138,8 +144,14 @@ mod tests {
     #[test]
     fn lookup_ignores_case_and_knows_aliases() {
         assert_eq!(lookup("URLDECODEUNI").map(|t| t.name), Some("urlDecodeUni"));
-        assert_eq!(lookup("normalizePath").map(|t| t.name), Some("normalizePath"));
-        assert_eq!(lookup("normalisepathwin").map(|t| t.name), Some("normalisePathWin"));
+        assert_eq!(
+            lookup("normalizePath").map(|t| t.name),
+            Some("normalizePath")
+        );
+        assert_eq!(
+            lookup("normalisepathwin").map(|t| t.name),
+            Some("normalisePathWin")
+        );
         assert!(lookup("none").is_none());
         assert!(lookup("cmd_line").is_none());
         assert!(lookup("").is_none());
@@ -149,7 +161,11 @@ mod tests {
     fn names_are_unique() {
         for (i, a) in REGISTRY.iter().enumerate() {
             for b in &REGISTRY[i + 1..] {
-                assert!(!a.name.eq_ignore_ascii_case(b.name), "{} registered twice", a.name);
+                assert!(
+                    !a.name.eq_ignore_ascii_case(b.name),
+                    "{} registered twice",
+                    a.name
+                );
             }
         }
     }

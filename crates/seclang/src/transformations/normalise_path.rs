@@ -11,6 +11,8 @@
 //! - In a relative path, back references that cannot be resolved are kept
 //!   (`dir/../../foo` -> `../foo`), and a leading `./` is dropped
 //!   (`./..` -> `..`; `.` -> ``).
+//! - ModSecurity looks only at the last two bytes of a segment, so any
+//!   segment *ending* in `..` is a back reference (`/a/b.../c` -> `/a/c`).
 //! - Segments are separated by `/` only; every other byte, NUL included,
 //!   is part of a segment name.
 //!
@@ -154,8 +156,14 @@ mod tests {
         assert_eq!(norm(b"/dir/foo//bar"), b"/dir/foo/bar");
         assert_eq!(norm(b"dir/../../foo"), b"../foo");
         assert_eq!(norm(b"dir/./.././../../foo/bar/."), b"../../foo/bar");
-        assert_eq!(norm(b"/dir/./subdir/../subsubdir/../subsubsubdir/../"), b"/dir/");
-        assert_eq!(norm(b"/./.././../../../../../../../\0/../etc/./passwd"), b"/etc/passwd");
+        assert_eq!(
+            norm(b"/dir/./subdir/../subsubdir/../subsubsubdir/../"),
+            b"/dir/"
+        );
+        assert_eq!(
+            norm(b"/./.././../../../../../../../\0/../etc/./passwd"),
+            b"/etc/passwd"
+        );
         // The root slash goes too: the input had no trailing slash.
         assert_eq!(norm(b"/.."), b"");
     }

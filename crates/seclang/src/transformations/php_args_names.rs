@@ -1,6 +1,9 @@
 //! `t:phpArgsNames`: rewrites a parameter name the way PHP does before it
 //! registers the variable (`php_register_variable_ex`), so rules see the
-//! name the application sees. Follows ModSecurity's implementation.
+//! name the application sees. Follows ModSecurity's own implementation
+//! and test vectors; note that libmodsecurity 3.0.x releases do not
+//! register this transformation (it comes from ModSecurity's v3
+//! development line), so rules written for them never use it.
 //!
 //! Exact behaviour:
 //! - A name starting with `[` or `=` becomes empty.

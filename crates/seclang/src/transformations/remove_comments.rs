@@ -46,7 +46,8 @@ pub(crate) fn remove_comments(input: &[u8]) -> Cow<'_, [u8]> {
             } else if input[i] == b'<' && i + 3 < len && &input[i + 1..i + 4] == b"!--" {
                 in_comment = true;
                 i += 4;
-            } else if (input[i] == b'-' && i + 1 < len && input[i + 1] == b'-') || input[i] == b'#' {
+            } else if (input[i] == b'-' && i + 1 < len && input[i + 1] == b'-') || input[i] == b'#'
+            {
                 break;
             } else {
                 out.push(input[i]);

@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn removes_markers() {
-        assert_eq!(&*remove_comments_char(b"Before/* TestCase */After"), b"Before TestCase After");
+        assert_eq!(
+            &*remove_comments_char(b"Before/* TestCase */After"),
+            b"Before TestCase After"
+        );
         assert_eq!(&*remove_comments_char(b"<!--x-->y--z#"), b"xyz");
         assert_eq!(&*remove_comments_char(b"a-b<!-"), b"a-b<!-");
     }

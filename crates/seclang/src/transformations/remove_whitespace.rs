@@ -34,7 +34,10 @@ mod tests {
 
     #[test]
     fn removes_whitespace_and_nbsp() {
-        assert_eq!(&*remove_whitespace(b"  Test \t\x0b\x0c\r\n Case "), b"TestCase");
+        assert_eq!(
+            &*remove_whitespace(b"  Test \t\x0b\x0c\r\n Case "),
+            b"TestCase"
+        );
         assert_eq!(&*remove_whitespace(b"a\xc2\xa0b\xc2\xa9\0"), b"ab\xa9\0");
         assert!(matches!(remove_whitespace(b"a\0b"), Cow::Borrowed(_)));
     }

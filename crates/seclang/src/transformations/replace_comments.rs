@@ -50,9 +50,15 @@ mod tests {
 
     #[test]
     fn replaces_comments() {
-        assert_eq!(&*replace_comments(b"Before /* TestCase */ After"), b"Before   After");
+        assert_eq!(
+            &*replace_comments(b"Before /* TestCase */ After"),
+            b"Before   After"
+        );
         assert_eq!(&*replace_comments(b"Before/* Test\r\nCase "), b"Before ");
         assert_eq!(&*replace_comments(b"/*/"), b" ");
-        assert!(matches!(replace_comments(b"Test */After"), Cow::Borrowed(_)));
+        assert!(matches!(
+            replace_comments(b"Test */After"),
+            Cow::Borrowed(_)
+        ));
     }
 }

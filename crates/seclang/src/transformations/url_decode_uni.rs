@@ -44,7 +44,8 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
         } else if i + 1 < len && (input[i + 1] == b'u' || input[i + 1] == b'U') {
             if i + 5 < len && input[i + 2..i + 6].iter().all(|&h| is_hex(h)) {
                 let mut c = hex_pair(input[i + 4], input[i + 5]);
-                let full_width = matches!(input[i + 2], b'f' | b'F') && matches!(input[i + 3], b'f' | b'F');
+                let full_width =
+                    matches!(input[i + 2], b'f' | b'F') && matches!(input[i + 3], b'f' | b'F');
                 if c > 0x00 && c < 0x5f && full_width {
                     c += 0x20;
                 }
@@ -75,7 +76,10 @@ mod tests {
 
     #[test]
     fn percent_u() {
-        assert_eq!(dec(b"%u0041%U1142%uff1c%uFF5E%uff00%uff5f%uff7f"), b"AB<~\0\x5f\x7f");
+        assert_eq!(
+            dec(b"%u0041%U1142%uff1c%uFF5E%uff00%uff5f%uff7f"),
+            b"AB<~\0\x5f\x7f"
+        );
         assert_eq!(dec(b"%u%u0020%u000g%u0020%u12"), b"%u %u000g %u12");
     }
 

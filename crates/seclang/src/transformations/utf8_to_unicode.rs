@@ -24,6 +24,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::LOWER_HEX;
+use super::rewrite::owned_if_changed;
 
 /// Appends `%u` and `code` in lower-case hex, padded to four digits.
 fn push_escape(out: &mut Vec<u8>, code: u32) {
@@ -40,7 +41,10 @@ fn is_continuation(b: u8) -> bool {
 }
 
 pub(crate) fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
-    let Some(start) = input.iter().position(|&b| b == 0 || (0xc0..=0xf7).contains(&b)) else {
+    let Some(start) = input
+        .iter()
+        .position(|&b| b == 0 || (0xc0..=0xf7).contains(&b))
+    else {
         return Cow::Borrowed(input);
     };
     // Reads past the end see the C string terminator, never a continuation.
@@ -77,7 +81,10 @@ pub(crate) fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
             if c >= 0xf5 {
                 out.push(c);
             }
-            if is_continuation(at(i + 1)) && is_continuation(at(i + 2)) && is_continuation(at(i + 3)) {
+            if is_continuation(at(i + 1))
+                && is_continuation(at(i + 2))
+                && is_continuation(at(i + 3))
+            {
                 let code = (u32::from(c & 0x07) << 18)
                     | (u32::from(at(i + 1) & 0x3f) << 12)
                     | (u32::from(at(i + 2) & 0x3f) << 6)
@@ -105,7 +112,8 @@ pub(crate) fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
         }
         i += seq_len;
     }
-    Cow::Owned(out)
+    // A lone 0xf5..=0xf7 lead byte is written back unchanged.
+    owned_if_changed(input, out)
 }
 
 #[cfg(test)]
