@@ -264,9 +264,10 @@ impl Translator<'_> {
         let _ = write!(self.text, "\\x{byte:02X}");
     }
 
-    /// Emits `byte` as a literal that means itself in both dialects.
+    /// Emits `byte` as a literal that means itself in both dialects, also
+    /// under `(?x)` (so a space is written `\x20`).
     fn push_literal(&mut self, byte: u8) {
-        if byte.is_ascii_alphanumeric() || byte == b' ' || byte == b'_' {
+        if byte.is_ascii_alphanumeric() || byte == b'_' {
             self.text.push(char::from(byte));
         } else if byte.is_ascii_punctuation() {
             self.text.push('\\');
@@ -655,6 +656,8 @@ mod tests {
         assert!(rx("a$").is_match(b"a\nb"));
         assert!(rx(r"\v").is_match(b"\x0b") && !rx(r"\v").is_match(b"v"));
         assert!(rx(r"a{b").is_match(b"a{b"));
+        assert!(rx(r"(?x) a \  b # comment").is_match(b"a b"));
+        assert!(rx(r"(?x) a\Q b\E").is_match(b"a b"));
         assert!(rx("").is_match(b""));
     }
 
