@@ -441,7 +441,7 @@ fn rampart_operator_vectors() {
 
 fn decode_hex(hex: &str) -> Vec<u8> {
     let hex: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(hex.len() % 2 == 0, "odd hex length: {hex:?}");
+    assert!(matches!(hex.len() % 2, 0), "odd hex length: {hex:?}");
     hex.chunks(2)
         .map(|pair| {
             u8::from_str_radix(std::str::from_utf8(pair).expect("hex"), 16).expect("hex digit")

@@ -22,7 +22,7 @@ use super::{BuildContext, OpContext, Operator};
 #[derive(Debug, Clone)]
 pub enum Substring {
     /// A fixed needle with its prebuilt searcher.
-    Fixed(Finder<'static>),
+    Fixed(Box<Finder<'static>>),
     /// A needle built from macros.
     Macro(MacroString),
 }
@@ -31,7 +31,7 @@ impl Substring {
     /// Compiles `param`.
     pub fn parse(param: &str) -> Self {
         match Argument::parse(param) {
-            Argument::Fixed(bytes) => Substring::Fixed(Finder::new(&bytes).into_owned()),
+            Argument::Fixed(bytes) => Substring::Fixed(Box::new(Finder::new(&bytes).into_owned())),
             Argument::Macro(text) => Substring::Macro(text),
         }
     }

@@ -9,7 +9,7 @@
 //! fingerprint), as ModSecurity stores it.
 //!
 //! Edge cases: the empty value never matches. The detector is behind
-//! [`injection`](super::injection) so it can be swapped.
+//! [`injection`] so it can be swapped.
 //!
 //! Must not: allocate unless it captures.
 

@@ -9,8 +9,8 @@
 //! Example: `SecRule REMOTE_ADDR "@ipMatchFromFile trusted-proxies.data" "id:100,phase:1,pass,nolog"`
 //!
 //! Edge cases: a missing file or a bad entry is a load error naming the
-//! file, line and entry (ModSecurity rejects a comment line as a bad
-//! address; we skip it). A file with no entry never matches. `https://`
+//! file, the entry's number (comment and blank lines not counted) and the
+//! entry (ModSecurity rejects a comment line as a bad address; we skip it). A file with no entry never matches. `https://`
 //! URLs are a load error. Values are matched as in `@ipMatch`.
 //!
 //! Must not: read files after load time, or allocate while matching.
@@ -28,22 +28,21 @@ pub struct IpMatchFromFile {
 impl IpMatchFromFile {
     /// Reads every file and parses every entry.
     pub fn new(param: &str, cx: &BuildContext) -> Result<Self, String> {
-        let mut entries = Vec::new();
+        let mut networks = Vec::new();
         for name in data_file::file_names(param)? {
-            for (index, line) in data_file::read_entries(name, cx)?.into_iter().enumerate() {
-                let line = String::from_utf8(line)
+            for (index, line) in data_file::read_entries(name, cx)?.iter().enumerate() {
+                let line = std::str::from_utf8(line)
                     .map_err(|_| format!("{name}: entry {} is not text", index + 1))?;
-                let line = line.trim();
-                if line.is_empty() {
-                    continue;
+                for entry in line.split(',').filter(|e| !e.trim().is_empty()) {
+                    let net = IpSet::parse_entry(entry)
+                        .map_err(|e| format!("{name}: entry {}: {e}", index + 1))?;
+                    networks.push(net);
                 }
-                IpSet::parse(line.split(','))
-                    .map_err(|e| format!("{name}: entry {}: {e}", index + 1))?;
-                entries.push(line.to_string());
             }
         }
-        let networks = IpSet::parse(entries.iter().flat_map(|line| line.split(',')))?;
-        Ok(IpMatchFromFile { networks })
+        Ok(IpMatchFromFile {
+            networks: IpSet::from_networks(networks),
+        })
     }
 }
 

@@ -30,21 +30,33 @@ pub struct IpSet {
 impl IpSet {
     /// Builds the set from entries; errors name the first bad entry.
     pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
-        let mut set = IpSet::default();
-        for entry in entries {
-            set.add(entry)?;
-        }
-        set.v4 = Ipv4Net::aggregate(&set.v4);
-        set.v6 = Ipv6Net::aggregate(&set.v6);
-        set.v4.sort();
-        set.v6.sort();
-        Ok(set)
+        let networks = entries
+            .into_iter()
+            .map(Self::parse_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_networks(networks))
     }
 
-    /// Adds one entry.
-    fn add(&mut self, entry: &str) -> Result<(), String> {
+    /// Builds the set from parsed networks (sorted and merged here).
+    pub fn from_networks(networks: impl IntoIterator<Item = IpNet>) -> Self {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for net in networks {
+            match net {
+                IpNet::V4(net) => v4.push(net),
+                IpNet::V6(net) => v6.push(net),
+            }
+        }
+        let mut v4 = Ipv4Net::aggregate(&v4);
+        let mut v6 = Ipv6Net::aggregate(&v6);
+        v4.sort();
+        v6.sort();
+        IpSet { v4, v6 }
+    }
+
+    /// Parses one entry: an address or a CIDR network (host bits cleared).
+    pub fn parse_entry(entry: &str) -> Result<IpNet, String> {
         let entry = entry.trim();
-        let net = match entry.split_once('/') {
+        match entry.split_once('/') {
             Some((addr, prefix)) => {
                 let addr: IpAddr = addr
                     .trim()
@@ -54,21 +66,15 @@ impl IpSet {
                     .trim()
                     .parse()
                     .map_err(|_| format!("`{entry}` has an invalid prefix length"))?;
-                IpNet::new(addr, prefix)
+                Ok(IpNet::new(addr, prefix)
                     .map_err(|_| format!("`{entry}` has a prefix length beyond its family"))?
-                    .trunc()
+                    .trunc())
             }
-            None => IpNet::from(
-                entry
-                    .parse::<IpAddr>()
-                    .map_err(|_| format!("`{entry}` is not an IP address or network"))?,
-            ),
-        };
-        match net {
-            IpNet::V4(net) => self.v4.push(net),
-            IpNet::V6(net) => self.v6.push(net),
+            None => entry
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| format!("`{entry}` is not an IP address or network")),
         }
-        Ok(())
     }
 
     /// Number of entries.

@@ -5,7 +5,7 @@
 //! directory of the rule file (absolute paths are used as is). Each line is
 //! one phrase, spaces included; CRLF line ends are accepted; empty lines and
 //! lines whose first non-blank character is `#` are skipped (see
-//! [`data_file`](super::data_file)). Files are read once, at load time.
+//! [`data_file`]). Files are read once, at load time.
 //!
 //! Example: `SecRule REQUEST_FILENAME "@pmFromFile restricted-files.data" "id:930130,phase:1,block,t:none,t:lowercase"`
 //!

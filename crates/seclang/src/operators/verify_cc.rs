@@ -125,7 +125,7 @@ pub(crate) fn luhn(candidate: &[u8]) -> bool {
         };
         digits += 1;
     }
-    digits > 0 && sum % 10 == 0
+    digits > 0 && matches!(sum % 10, 0)
 }
 
 #[cfg(test)]
