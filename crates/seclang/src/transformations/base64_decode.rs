@@ -13,7 +13,8 @@
 //!   counts as a symbol); a trailing incomplete group is dropped, so
 //!   unpadded input loses its last one or two bytes (`QUJDRA` -> `ABC`).
 //!
-//! This is the transformation CRS uses on `Authorization: Basic` values.
+//! CRS uses it (with `multiMatch`) to look inside Base64-encoded
+//! arguments for Node.js and SSRF payloads (rules 934xxx).
 //!
 //! ```text
 //! SecRule REQUEST_HEADERS:Authorization "@rx ^Basic\s+(.+)$" \

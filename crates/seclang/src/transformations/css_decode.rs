@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::{hex_nibble, hex_pair, is_hex, is_space};
-use super::rewrite::Rewrite;
+use super::rewrite::{run_end, Rewrite};
 
 #[inline]
 fn is_f(b: u8) -> bool {
@@ -38,8 +38,9 @@ pub(crate) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut i = start;
     while i < len {
         if input[i] != b'\\' {
-            out.push(input[i]);
-            i += 1;
+            let end = run_end(input, i, |b| b == b'\\');
+            out.extend(&input[i..end]);
+            i = end;
             continue;
         }
         if i + 1 >= len {

@@ -10,13 +10,21 @@
 
 use std::borrow::Cow;
 
+use super::c_locale::LOWER_HEX;
 use super::rewrite::owned_if_changed;
 
 pub(crate) fn hex_encode(input: &[u8]) -> Cow<'_, [u8]> {
     if input.is_empty() {
         return Cow::Borrowed(input);
     }
-    owned_if_changed(input, hex::encode(input).into_bytes())
+    let mut out = Vec::with_capacity(input.len() * 2);
+    for &b in input {
+        out.extend_from_slice(&[
+            LOWER_HEX[usize::from(b >> 4)],
+            LOWER_HEX[usize::from(b & 0x0f)],
+        ]);
+    }
+    owned_if_changed(input, out)
 }
 
 #[cfg(test)]

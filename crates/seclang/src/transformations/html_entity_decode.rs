@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::{is_hex, strtol_low_byte};
-use super::rewrite::Rewrite;
+use super::rewrite::{run_end, Rewrite};
 
 /// The byte for a named entity, compared case-insensitively.
 fn named_entity(name: &[u8]) -> Option<u8> {
@@ -140,8 +140,9 @@ pub(crate) fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut i = start;
     while i < len {
         if input[i] != b'&' {
-            out.push(input[i]);
-            i += 1;
+            let end = run_end(input, i, |b| b == b'&');
+            out.extend(&input[i..end]);
+            i = end;
             continue;
         }
         match reference(input, i) {

@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::{hex_pair, is_hex, is_octal};
-use super::rewrite::Rewrite;
+use super::rewrite::{run_end, Rewrite};
 
 pub(crate) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let len = input.len();
@@ -39,8 +39,9 @@ pub(crate) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut i = start;
     while i < len {
         if input[i] != b'\\' || i + 1 >= len {
-            out.push(input[i]);
-            i += 1;
+            let end = run_end(input, i, |b| b == b'\\');
+            out.extend(&input[i..end]);
+            i = end;
             continue;
         }
         let next = input[i + 1];

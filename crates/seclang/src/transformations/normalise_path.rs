@@ -32,8 +32,13 @@ use super::rewrite::owned_if_changed;
 pub(super) fn normalize(input: &[u8], windows: bool) -> Cow<'_, [u8]> {
     // Without a dot, a doubled separator or (on Windows) a backslash, the
     // algorithm copies every byte: skip the work.
-    let may_change = input.windows(2).any(|w| w == b"//")
-        || input.iter().any(|&b| b == b'.' || (windows && b == b'\\'));
+    let mut prev_slash = false;
+    let may_change = input.iter().any(|&b| {
+        let slash = b == b'/';
+        let hit = b == b'.' || (windows && b == b'\\') || (slash && prev_slash);
+        prev_slash = slash;
+        hit
+    });
     if input.is_empty() || !may_change {
         return Cow::Borrowed(input);
     }

@@ -6,7 +6,7 @@
 //! gets it cleared (`a` 0x61 -> 0xe1, 0xe1 -> 0x61, 0x80 -> 0x80).
 //!
 //! ```text
-//! SecRule ARGS "@contains \xe1dmin" "id:118,phase:2,t:parityEven7bit,deny"
+//! SecRule ARGS "@rx \xe1dmin" "id:118,phase:2,t:parityEven7bit,deny"
 //! ```
 //!
 //! Must not: look at more than one byte at a time.

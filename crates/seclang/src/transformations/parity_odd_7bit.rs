@@ -6,7 +6,7 @@
 //! parity gets it set (`c` 0x63 -> 0xe3, `\0` -> 0x80).
 //!
 //! ```text
-//! SecRule ARGS "@contains \xe3md" "id:119,phase:2,t:parityOdd7bit,deny"
+//! SecRule ARGS "@rx \xe3md" "id:119,phase:2,t:parityOdd7bit,deny"
 //! ```
 //!
 //! Must not: look at more than one byte at a time.

@@ -18,18 +18,14 @@ use super::rewrite::Rewrite;
 #[inline]
 fn marker_len(input: &[u8], i: usize) -> usize {
     let rest = &input[i..];
-    if rest.starts_with(b"/*") || rest.starts_with(b"*/") {
-        2
-    } else if rest.starts_with(b"<!--") {
-        4
-    } else if rest.starts_with(b"-->") {
-        3
-    } else if rest.starts_with(b"--") {
-        2
-    } else if rest.starts_with(b"#") {
-        1
-    } else {
-        0
+    match rest[0] {
+        b'#' => 1,
+        b'/' if rest.get(1) == Some(&b'*') => 2,
+        b'*' if rest.get(1) == Some(&b'/') => 2,
+        b'<' if rest.starts_with(b"<!--") => 4,
+        b'-' if rest.starts_with(b"-->") => 3,
+        b'-' if rest.get(1) == Some(&b'-') => 2,
+        _ => 0,
     }
 }
 

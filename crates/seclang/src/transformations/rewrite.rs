@@ -57,8 +57,19 @@ impl<'a> Rewrite<'a> {
     /// Appends several bytes.
     #[inline]
     pub(crate) fn extend(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.push(b);
+        match &mut self.owned {
+            Some(v) => v.extend_from_slice(bytes),
+            None => {
+                let same = self.input[self.same..]
+                    .iter()
+                    .zip(bytes)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                self.same += same;
+                if same < bytes.len() {
+                    self.diverge().extend_from_slice(&bytes[same..]);
+                }
+            }
         }
     }
 
@@ -82,6 +93,17 @@ impl<'a> Rewrite<'a> {
             Some(v) => Cow::Owned(v),
         }
     }
+}
+
+/// End of the run that starts at `from` (its first byte is taken whatever
+/// it is) and stops before the next byte `stop` accepts. `from` must be a
+/// valid index. Decoders copy such runs whole instead of byte by byte.
+#[inline]
+pub(crate) fn run_end(input: &[u8], from: usize, stop: impl Fn(u8) -> bool) -> usize {
+    input[from + 1..]
+        .iter()
+        .position(|&b| stop(b))
+        .map_or(input.len(), |k| from + 1 + k)
 }
 
 /// Wraps a freshly computed value: borrowed when it equals the input.
@@ -122,6 +144,19 @@ mod tests {
         w.extend(b"yz");
         w.pop();
         assert_eq!(&*w.finish(), b"abXy");
+    }
+
+    #[test]
+    fn extend_diverges_mid_slice() {
+        let input = b"abcdef";
+        let mut w = Rewrite::new(input, 1);
+        w.extend(b"bcX");
+        w.extend(b"yz");
+        assert_eq!(&*w.finish(), b"abcXyz");
+        let mut w = Rewrite::new(input, 0);
+        w.extend(b"abc");
+        w.extend(b"def");
+        assert!(matches!(w.finish(), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::{hex_pair, is_hex};
-use super::rewrite::Rewrite;
+use super::rewrite::{run_end, Rewrite};
 
 pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let Some(start) = input.iter().position(|&b| b == b'%' || b == b'+') else {
@@ -33,9 +33,10 @@ pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
                 out.push(b' ');
                 i += 1;
             }
-            b => {
-                out.push(b);
-                i += 1;
+            _ => {
+                let end = run_end(input, i, |b| b == b'%' || b == b'+');
+                out.extend(&input[i..end]);
+                i = end;
             }
         }
     }

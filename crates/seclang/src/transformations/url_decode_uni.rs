@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::{hex_pair, is_hex};
-use super::rewrite::Rewrite;
+use super::rewrite::{run_end, Rewrite};
 
 pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
     let Some(start) = input.iter().position(|&b| b == b'%' || b == b'+') else {
@@ -39,8 +39,9 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
             out.push(b' ');
             i += 1;
         } else if b != b'%' {
-            out.push(b);
-            i += 1;
+            let end = run_end(input, i, |b| b == b'%' || b == b'+');
+            out.extend(&input[i..end]);
+            i = end;
         } else if i + 1 < len && (input[i + 1] == b'u' || input[i + 1] == b'U') {
             if i + 5 < len && input[i + 2..i + 6].iter().all(|&h| is_hex(h)) {
                 let mut c = hex_pair(input[i + 4], input[i + 5]);

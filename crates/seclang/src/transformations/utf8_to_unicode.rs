@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 
 use super::c_locale::LOWER_HEX;
-use super::rewrite::owned_if_changed;
+use super::rewrite::{owned_if_changed, run_end};
 
 /// Appends `%u` and `code` in lower-case hex, padded to four digits.
 fn push_escape(out: &mut Vec<u8>, code: u32) {
@@ -54,6 +54,12 @@ pub(crate) fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut i = start;
     while i < input.len() {
         let c = input[i];
+        if c != 0 && c < 0x80 {
+            let end = run_end(input, i, |b| b == 0 || b >= 0x80);
+            out.extend_from_slice(&input[i..end]);
+            i = end;
+            continue;
+        }
         let (seq_len, code) = if c & 0x80 == 0 {
             if c != 0 {
                 out.push(c);
