@@ -14,6 +14,8 @@ use crate::report::{Observed, Player};
 /// The engine with the CRS test configuration.
 pub struct EnginePlayer {
     rules: Arc<RuleSet>,
+    /// Print the engine's debug trace of every request to stderr.
+    pub trace: bool,
     counter: std::sync::atomic::AtomicU64,
 }
 
@@ -25,6 +27,7 @@ impl EnginePlayer {
         let rules = crs::load(&opts).map_err(|e| e.to_string())?;
         Ok(EnginePlayer {
             rules: Arc::new(rules),
+            trace: false,
             counter: Default::default(),
         })
     }
@@ -57,6 +60,9 @@ impl Player for EnginePlayer {
                 unique_id: format!("ftw-{n}"),
             },
         );
+        if self.trace {
+            tx.enable_debug_log();
+        }
         req.feed(&mut tx);
         let mut status = None;
         let mut response = Vec::new();
@@ -75,6 +81,12 @@ impl Player for EnginePlayer {
             response = reply.body;
         }
         tx.process_logging();
+        if self.trace {
+            eprintln!("--- request\n{}", String::from_utf8_lossy(raw));
+            for line in tx.debug_log() {
+                eprintln!("{line}");
+            }
+        }
         if let Some(i) = tx.intervention() {
             status = Some(i.status);
         }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub struct TestFile {
     #[serde(default)]
     pub rule_id: u32,
+    #[serde(default)]
     pub tests: Vec<Test>,
 }
 
@@ -119,6 +120,10 @@ pub fn load_suite(dir: &Path) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        // A file whose content is all comments holds no tests.
+        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            continue;
+        }
         let tf: TestFile = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for t in tf.tests {
             out.push(Case {

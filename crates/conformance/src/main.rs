@@ -28,6 +28,8 @@ fn real_main() -> Result<ExitCode, String> {
     let mut crs: Option<PathBuf> = None;
     let mut rules: Vec<u32> = Vec::new();
     let mut overrides: Option<PathBuf> = None;
+    let mut test: Option<u32> = None;
+    let mut trace = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -38,9 +40,18 @@ fn real_main() -> Result<ExitCode, String> {
                     .parse()
                     .map_err(|_| "--rule needs a numeric id")?,
             ),
+            "--test" => {
+                test = Some(
+                    args.next()
+                        .ok_or("--test needs an id")?
+                        .parse()
+                        .map_err(|_| "--test needs a numeric id")?,
+                )
+            }
+            "--trace" => trace = true,
             "--overrides" => overrides = Some(args.next().ok_or("--overrides needs a file")?.into()),
             "-h" | "--help" => {
-                println!("usage: rampart-conformance --crs DIR [--rule ID]... [--overrides FILE]");
+                println!("usage: rampart-conformance --crs DIR [--rule ID]... [--test N] [--trace] [--overrides FILE]");
                 return Ok(ExitCode::SUCCESS);
             }
             other => return Err(format!("unknown argument '{other}' (see --help)")),
@@ -52,7 +63,12 @@ fn real_main() -> Result<ExitCode, String> {
         Some(p) => OverridesFile::load(&p)?,
         None => OverridesFile { test_overrides: vec![] },
     };
-    let player = EnginePlayer::load(&crs)?;
+    let mut player = EnginePlayer::load(&crs)?;
+    player.trace = trace;
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|c| test.is_none_or(|t| c.test.test_id == t))
+        .collect();
     let filter = |id: u32| rules.is_empty() || rules.contains(&id);
     let summary = run(&cases, &player, &overrides, &filter);
     print!("{}", summary.render());

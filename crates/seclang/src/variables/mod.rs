@@ -360,7 +360,28 @@ impl VarValue<'_> {
 }
 
 /// Pushes onto `out` every value of `var` that `selector` picks.
+///
+/// A single-value variable always yields one value, empty when the
+/// transaction has not set it (as ModSecurity v3's anchored variables do:
+/// `SecRule REQBODY_PROCESSOR "!@rx JSON"` matches a request without one).
 pub(crate) fn collect<'a>(
+    view: &TxView<'a, '_>,
+    var: Var,
+    selector: &Selector,
+    out: &mut Vec<VarValue<'a>>,
+) {
+    let start = out.len();
+    collect_family(view, var, selector, out);
+    if out.len() == start && !is_collection(var) {
+        push_single(var, Cow::Borrowed(b""), out);
+    }
+}
+
+fn is_collection(var: Var) -> bool {
+    REGISTRY.iter().find(|e| e.var == var).is_some_and(|e| e.collection)
+}
+
+fn collect_family<'a>(
     view: &TxView<'a, '_>,
     var: Var,
     selector: &Selector,
