@@ -265,7 +265,7 @@ fn boundary_from_content_type(
 
     // One `;` (and any whitespace) may stand between type and parameter.
     let mut seen_semicolon = false;
-    for &c in &header[MEDIA_TYPE.len()..param] {
+    for &c in header.get(MEDIA_TYPE.len()..param).unwrap_or_default() {
         if is_c_space(c) {
             continue;
         }
@@ -1486,6 +1486,19 @@ mod tests {
         let out = run(CT, &body);
         assert!(out.flags.data_after);
         assert_eq!(out.fields, vec![(b"a".to_vec(), b"1".to_vec())]);
+    }
+
+    #[test]
+    fn closing_boundary_first_ends_the_body() {
+        // PHP skips a leading closing boundary and reads the parts after
+        // it; ModSecurity stops there, so the rest is "data after", which
+        // MULTIPART_STRICT_ERROR reports.
+        let mut body = b"--XyZ--\r\n".to_vec();
+        body.extend(simple_form());
+        let out = run(CT, &body);
+        assert_eq!(out.error, None);
+        assert!(out.fields.is_empty());
+        assert!(out.flags.data_after && out.flags.strict_error());
     }
 
     #[test]
