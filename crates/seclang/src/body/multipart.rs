@@ -45,8 +45,13 @@
 //!   allowed file after its first line, and flags it as over the limit.
 //! - An unterminated quoted `Content-Disposition` value ends where the
 //!   header ends; libmodsecurity reads past the end of its buffer there.
-//! - Pathological header folding can exhaust the work budget, which ends
-//!   the walk with "Multipart: Part headers exceed the processing limit."
+//! - `MULTIPART_STRICT_ERROR` ([`MultipartFlags::strict_error`]) is set
+//!   whenever `REQBODY_ERROR` is; libmodsecurity's includes only the
+//!   errors of the `Content-Type` and of boundary lines, not those of part
+//!   headers, the file limit or a missing final boundary.
+//! - Hostile header folding, or empty lines repeated after a broken
+//!   `Content-Disposition`, can exhaust the work budget, which ends the
+//!   walk with "Multipart: Part headers exceed the processing limit."
 
 use std::collections::HashMap;
 use std::fmt;
