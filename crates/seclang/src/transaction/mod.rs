@@ -47,6 +47,10 @@ pub struct Connection {
 pub struct MultipartData {
     pub files: Vec<multipart::FilePart>,
     pub part_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Every `name=` met, in order.
+    pub names: Vec<Vec<u8>>,
+    /// Every `filename=` met, in order.
+    pub filenames: Vec<Vec<u8>>,
     pub flags: MultipartFlags,
 }
 
@@ -441,6 +445,8 @@ impl Transaction {
                 req.multipart = Some(MultipartData {
                     files: m.files,
                     part_headers: m.part_headers,
+                    names: m.names,
+                    filenames: m.filenames,
                     flags: m.flags,
                 });
             }

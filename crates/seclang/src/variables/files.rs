@@ -62,17 +62,17 @@ pub(super) fn collect<'a>(
         }
         Var::FilesTmpNames => {}
         Var::FilesCombinedSize => {
-            let total: usize = mp.files.iter().map(|f| f.content.len()).sum();
+            let total: usize = mp.files.iter().map(|f| f.size).sum();
             push_single(var, Cow::Owned(total.to_string().into_bytes()), out);
         }
         Var::MultipartName => {
-            for (name, _) in mp.part_headers.iter() {
+            for name in mp.names.iter() {
                 keyed(name, Cow::Borrowed(name), out);
             }
         }
         Var::MultipartFilename => {
-            for f in mp.files.iter() {
-                keyed(&f.name, Cow::Borrowed(&f.filename), out);
+            for name in mp.filenames.iter() {
+                keyed(name, Cow::Borrowed(name), out);
             }
         }
         Var::MultipartPartHeaders => {
@@ -81,7 +81,11 @@ pub(super) fn collect<'a>(
             }
         }
         Var::MultipartStrictError => push_single(var, flag(mp.flags.strict_error()), out),
-        Var::MultipartUnmatchedBoundary => push_single(var, flag(mp.flags.unmatched_boundary), out),
+        Var::MultipartUnmatchedBoundary => push_single(
+            var,
+            Cow::Owned(mp.flags.unmatched_boundary_value.to_string().into_bytes()),
+            out,
+        ),
         Var::MultipartBoundaryQuoted => push_single(var, flag(mp.flags.boundary_quoted), out),
         Var::MultipartBoundaryWhitespace => {
             push_single(var, flag(mp.flags.boundary_whitespace), out)
