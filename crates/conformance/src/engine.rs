@@ -23,7 +23,8 @@ impl EnginePlayer {
     /// Loads `crs_dir` configured as the CRS project tests itself.
     pub fn load(crs_dir: &Path) -> Result<EnginePlayer, String> {
         let mut opts = CrsOptions::new(crs_dir);
-        opts.extra.push(("crs-test-setup.conf".into(), crate::TEST_SETUP.into()));
+        opts.extra
+            .push(("crs-test-setup.conf".into(), crate::TEST_SETUP.into()));
         let rules = crs::load(&opts).map_err(|e| e.to_string())?;
         Ok(EnginePlayer {
             rules: Arc::new(rules),
@@ -49,7 +50,9 @@ impl Player for EnginePlayer {
                 }
             }
         };
-        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut tx = Transaction::new(
             Arc::clone(&self.rules),
             Connection {

@@ -121,10 +121,14 @@ pub fn load_suite(dir: &Path) -> Result<Vec<Case>, String> {
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         // A file whose content is all comments holds no tests.
-        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             continue;
         }
-        let tf: TestFile = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let tf: TestFile =
+            serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for t in tf.tests {
             out.push(Case {
                 rule_id: tf.rule_id,
@@ -154,7 +158,10 @@ fn scalar(v: &serde_yaml::Value) -> String {
         serde_yaml::Value::Number(n) => n.to_string(),
         serde_yaml::Value::Bool(b) => b.to_string(),
         serde_yaml::Value::Null => String::new(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -183,7 +190,9 @@ pub fn build_request(input: &Input) -> Result<Vec<u8>, String> {
             }
         }
     }
-    let get = |h: &Vec<(String, String)>, name: &str| h.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |h: &Vec<(String, String)>, name: &str| {
+        h.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
     let add = |h: &mut Vec<(String, String)>, name: &str, value: String| {
         if get(h, name).is_none_or(|v| v.is_empty()) {
             h.retain(|(k, _)| k != name);
@@ -192,7 +201,11 @@ pub fn build_request(input: &Input) -> Result<Vec<u8>, String> {
     };
     let mut data: Vec<u8> = input.data.clone().unwrap_or_default().into_bytes();
     if !data.is_empty() && autocomplete {
-        add(&mut headers, "Content-Type", "application/x-www-form-urlencoded".into());
+        add(
+            &mut headers,
+            "Content-Type",
+            "application/x-www-form-urlencoded".into(),
+        );
         if get(&headers, "Content-Type").as_deref() == Some("application/x-www-form-urlencoded") {
             data = encode_form(&data);
         }
@@ -210,7 +223,10 @@ pub fn build_request(input: &Input) -> Result<Vec<u8>, String> {
     }
     if autocomplete {
         add(&mut headers, "Connection", "close".into());
-        let body_method = method.starts_with("POST") || method.contains("PUT") || method.contains("PATCH") || method.ends_with("DELETE");
+        let body_method = method.starts_with("POST")
+            || method.contains("PUT")
+            || method.contains("PATCH")
+            || method.ends_with("DELETE");
         if !data.is_empty() || body_method {
             add(&mut headers, "Content-Length", data.len().to_string());
         }
@@ -274,7 +290,9 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s.as_bytes() {
         match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(c as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(c as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{c:02X}")),
         }
@@ -297,7 +315,8 @@ mod tests {
             raw,
             "POST /x HTTP/1.1\r\nConnection: close\r\nContent-Length: 15\r\nContent-Type: application/x-www-form-urlencoded\r\nHost: localhost\r\nUser-Agent: t\r\n\r\na=b+c&d=%3Ce%3E"
         );
-        let input: Input = serde_yaml::from_str("encoded_request: R0VUIC8gSFRUUC8xLjENCg0K\n").unwrap();
+        let input: Input =
+            serde_yaml::from_str("encoded_request: R0VUIC8gSFRUUC8xLjENCg0K\n").unwrap();
         assert_eq!(build_request(&input).unwrap(), b"GET / HTTP/1.1\r\n\r\n");
     }
 }

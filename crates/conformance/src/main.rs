@@ -49,7 +49,9 @@ fn real_main() -> Result<ExitCode, String> {
                 )
             }
             "--trace" => trace = true,
-            "--overrides" => overrides = Some(args.next().ok_or("--overrides needs a file")?.into()),
+            "--overrides" => {
+                overrides = Some(args.next().ok_or("--overrides needs a file")?.into())
+            }
             "-h" | "--help" => {
                 println!("usage: rampart-conformance --crs DIR [--rule ID]... [--test N] [--trace] [--overrides FILE]");
                 return Ok(ExitCode::SUCCESS);
@@ -61,7 +63,9 @@ fn real_main() -> Result<ExitCode, String> {
     let cases = load_suite(&crs.join("tests/regression/tests"))?;
     let overrides = match overrides {
         Some(p) => OverridesFile::load(&p)?,
-        None => OverridesFile { test_overrides: vec![] },
+        None => OverridesFile {
+            test_overrides: vec![],
+        },
     };
     let mut player = EnginePlayer::load(&crs)?;
     player.trace = trace;

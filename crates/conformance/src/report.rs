@@ -37,9 +37,28 @@ pub fn log_lines(tx: &seclang::Transaction) -> Vec<String> {
 }
 
 /// One line in ModSecurity's error-log format.
-pub fn format_line(id: u32, msg: &str, data: &str, severity: Option<u8>, tags: &[String]) -> String {
-    const SEV: [&str; 8] = ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG"];
-    let mut line = format!("ModSecurity: Warning. [id \"{id}\"] [msg \"{msg}\"] [data \"{data}\"]");
+pub fn format_line(
+    id: u32,
+    msg: &str,
+    data: &str,
+    severity: Option<u8>,
+    tags: &[String],
+) -> String {
+    const SEV: [&str; 8] = [
+        "EMERGENCY",
+        "ALERT",
+        "CRITICAL",
+        "ERROR",
+        "WARNING",
+        "NOTICE",
+        "INFO",
+        "DEBUG",
+    ];
+    let mut line = format!(
+        "ModSecurity: Warning. [id \"{id}\"] [msg \"{}\"] [data \"{}\"]",
+        log_escape(msg),
+        log_escape(data)
+    );
     if let Some(s) = severity {
         line.push_str(&format!(" [severity \"{}\"]", SEV[s.min(7) as usize]));
     }
@@ -47,6 +66,21 @@ pub fn format_line(id: u32, msg: &str, data: &str, severity: Option<u8>, tags: &
         line.push_str(&format!(" [tag \"{t}\"]"));
     }
     line
+}
+
+/// Escapes a value the way ModSecurity writes it to its error log:
+/// control and non-ASCII bytes as `\xHH`, quotes and backslashes escaped.
+pub fn log_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
 }
 
 /// Why a test failed, if it did.
@@ -106,7 +140,11 @@ pub fn judge(output: &Output, seen: &Observed) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} (matched: {:?})", problems.join("; "), seen.rule_ids))
+        Err(format!(
+            "{} (matched: {:?})",
+            problems.join("; "),
+            seen.rule_ids
+        ))
     }
 }
 
@@ -150,7 +188,12 @@ impl Summary {
 }
 
 /// Plays every case; `filter` keeps cases by rule id.
-pub fn run(cases: &[Case], player: &dyn Player, overrides: &OverridesFile, filter: &dyn Fn(u32) -> bool) -> Summary {
+pub fn run(
+    cases: &[Case],
+    player: &dyn Player,
+    overrides: &OverridesFile,
+    filter: &dyn Fn(u32) -> bool,
+) -> Summary {
     let mut s = Summary::default();
     for case in cases {
         if !filter(case.rule_id) {
@@ -186,7 +229,10 @@ pub fn run(cases: &[Case], player: &dyn Player, overrides: &OverridesFile, filte
             Ok(()) => s.passed += 1,
             Err(why) => {
                 s.failed += 1;
-                s.failures.entry(case.rule_id).or_default().push((case.test.test_id, why));
+                s.failures
+                    .entry(case.rule_id)
+                    .or_default()
+                    .push((case.test.test_id, why));
             }
         }
     }

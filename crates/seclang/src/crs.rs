@@ -87,7 +87,10 @@ pub fn load(opts: &CrsOptions) -> Result<RuleSet, LoadError> {
     if !rules_dir.is_dir() {
         return Err(LoadError::new(
             location(dir),
-            format!("not a CRS directory: {} has no rules/ directory", dir.display()),
+            format!(
+                "not a CRS directory: {} has no rules/ directory",
+                dir.display()
+            ),
         ));
     }
     let mut b = RuleSetBuilder::new();
@@ -102,19 +105,28 @@ pub fn load(opts: &CrsOptions) -> Result<RuleSet, LoadError> {
         };
         b.add_text("rampart-mode.conf", text, dir)?;
     }
-    let setup = [dir.join("crs-setup.conf"), dir.join("crs-setup.conf.example")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            LoadError::new(
-                location(dir),
-                format!("{} has neither crs-setup.conf nor crs-setup.conf.example", dir.display()),
-            )
-        })?;
+    let setup = [
+        dir.join("crs-setup.conf"),
+        dir.join("crs-setup.conf.example"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .ok_or_else(|| {
+        LoadError::new(
+            location(dir),
+            format!(
+                "{} has neither crs-setup.conf nor crs-setup.conf.example",
+                dir.display()
+            ),
+        )
+    })?;
     b.add_file(&setup)?;
     if let Some(p) = opts.paranoia {
         if !(1..=4).contains(&p) {
-            return Err(LoadError::new(location(dir), format!("paranoia level {p} is not 1-4")));
+            return Err(LoadError::new(
+                location(dir),
+                format!("paranoia level {p} is not 1-4"),
+            ));
         }
         let text = format!(
             "SecAction \"id:440010,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level={p}\""
@@ -149,7 +161,12 @@ fn sorted_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = rd
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(suffix))
+        })
         .collect();
     v.sort();
     v

@@ -25,13 +25,17 @@ pub fn parse(raw: &[u8]) -> Result<RawRequest, String> {
         .unwrap_or((raw.len(), raw.len()));
     let head = &raw[..head_end.0];
     let rest = &raw[head_end.1..];
-    let mut lines = head.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let line = lines.next().ok_or("empty request")?;
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err("empty request line".into());
     }
-    let mut parts = line.split(|b| *b == b' ' || *b == b'\t').filter(|p| !p.is_empty());
+    let mut parts = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|p| !p.is_empty());
     let method = parts.next().ok_or("no method")?.to_vec();
     let uri = parts.next().ok_or("no request target")?.to_vec();
     let version = match parts.next() {
@@ -51,7 +55,10 @@ pub fn parse(raw: &[u8]) -> Result<RawRequest, String> {
             continue;
         }
         match l.iter().position(|b| *b == b':') {
-            Some(i) => headers.push((l[..i].trim_ascii_end().to_vec(), l[i + 1..].trim_ascii().to_vec())),
+            Some(i) => headers.push((
+                l[..i].trim_ascii_end().to_vec(),
+                l[i + 1..].trim_ascii().to_vec(),
+            )),
             None => headers.push((l.trim_ascii().to_vec(), Vec::new())),
         }
     }
@@ -61,10 +68,13 @@ pub fn parse(raw: &[u8]) -> Result<RawRequest, String> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
     };
-    let chunked = header(b"transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked"));
+    let chunked = header(b"transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked"));
     let body = if chunked {
         dechunk(rest)
-    } else if let Some(len) = header(b"content-length").and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok()) {
+    } else if let Some(len) = header(b"content-length")
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok())
+    {
         rest[..len.min(rest.len())].to_vec()
     } else {
         rest.to_vec()
@@ -102,7 +112,10 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let take = size.min(data.len());
         out.extend_from_slice(&data[..take]);
         data = &data[take..];
-        data = data.strip_prefix(b"\r\n").or_else(|| data.strip_prefix(b"\n")).unwrap_or(data);
+        data = data
+            .strip_prefix(b"\r\n")
+            .or_else(|| data.strip_prefix(b"\n"))
+            .unwrap_or(data);
     }
     out
 }

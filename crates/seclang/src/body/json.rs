@@ -2,7 +2,9 @@
 //! way ModSecurity v3 names them: `json.key`, `json.outer.inner`, array
 //! elements `json.list.array_0`, `json.list.array_1`; `true`/`false` as
 //! text, `null` as an empty value, numbers as written. Keys keep their
-//! order and repeats. Nesting deeper than the configured limit, or
+//! order and repeats. An array also yields itself, named by its path, with
+//! its element count as value (as OWASP Coraza does): array keys are
+//! client-chosen names, and rules on `ARGS_NAMES` must see them. Nesting deeper than the configured limit, or
 //! invalid JSON, is an error (the arguments read so far are kept). serde_json
 //! also stops at 128 levels whatever the limit, which keeps the stack safe.
 
@@ -109,6 +111,7 @@ impl<'de> Visitor<'de> for Node<'_> {
             }
             i += 1;
         }
+        self.out.push((self.path, i.to_string().into_bytes()));
         Ok(())
     }
 
@@ -151,10 +154,17 @@ mod tests {
                 ("json.b.d.array_0".into(), "true".into()),
                 ("json.b.d.array_1".into(), "".into()),
                 ("json.b.d.array_2".into(), "y".into()),
+                ("json.b.d".into(), "3".into()),
                 ("json.a".into(), "2.5".into()),
             ]
         );
-        assert_eq!(names(r#"["q"]"#), vec![("json.array_0".into(), "q".into())]);
+        assert_eq!(
+            names(r#"["q"]"#),
+            vec![
+                ("json.array_0".into(), "q".into()),
+                ("json".into(), "1".into())
+            ]
+        );
     }
 
     #[test]

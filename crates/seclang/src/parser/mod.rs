@@ -245,15 +245,16 @@ impl RuleSetBuilder {
             "secruleremovebytag" => self.exceptions.push(Exception::RemoveByTag(one(&d)?)),
             "secruleremovebymsg" => self.exceptions.push(Exception::RemoveByMsg(one(&d)?)),
             "secruleupdatetargetbyid" | "secruleupdatetargetbytag" | "secruleupdatetargetbymsg" => {
-                let (key, targets, replaced) =
-                    match d.args.as_slice() {
-                        [k, t] => (k, t, None),
-                        [k, t, r] => (k, t, Some(r)),
-                        _ => return Err(at(format!(
+                let (key, targets, replaced) = match d.args.as_slice() {
+                    [k, t] => (k, t, None),
+                    [k, t, r] => (k, t, Some(r)),
+                    _ => {
+                        return Err(at(format!(
                             "{} takes a rule selector, targets and optionally a target to replace",
                             d.name
-                        ))),
-                    };
+                        )))
+                    }
+                };
                 let targets = parse_targets(&targets.text)
                     .map_err(|e| LoadError::new(targets.location.clone(), e))?;
                 let replaced = match replaced {

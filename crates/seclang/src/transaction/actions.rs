@@ -57,14 +57,23 @@ pub(super) fn on_value_match(
     for sv in &rule.setvars {
         setvar(sv, root, req, resp, state);
     }
-    if let Some(m) = &rule.meta.msg {
-        let text = expand(m, req, resp, state, root);
-        state.current_msg = Some(String::from_utf8_lossy(&text).into_owned());
+}
+
+/// Expands the message of a chain that matched completely: the last
+/// `msg` / `logdata` along the chain, with what the whole chain captured.
+pub(super) fn message(root: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxState) {
+    let mut msg = None;
+    let mut logdata = None;
+    let mut link = Some(root);
+    while let Some(r) = link {
+        msg = r.meta.msg.as_ref().or(msg);
+        logdata = r.meta.logdata.as_ref().or(logdata);
+        link = r.chained.as_deref();
     }
-    if let Some(m) = &rule.meta.logdata {
-        let text = expand(m, req, resp, state, root);
-        state.current_logdata = Some(String::from_utf8_lossy(&text).into_owned());
-    }
+    state.current_msg =
+        msg.map(|m| String::from_utf8_lossy(&expand(m, req, resp, state, root)).into_owned());
+    state.current_logdata =
+        logdata.map(|m| String::from_utf8_lossy(&expand(m, req, resp, state, root)).into_owned());
 }
 
 fn setvar(sv: &SetVar, root: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxState) {

@@ -259,6 +259,7 @@ fn evaluate_link(
     }
     actions::on_full_match(rules, rule, root, req, resp, state);
     if std::ptr::eq(rule, root) {
+        actions::message(root, req, resp, state);
         finish(rule, req, resp, state);
     }
     true

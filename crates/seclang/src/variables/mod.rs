@@ -378,7 +378,10 @@ pub(crate) fn collect<'a>(
 }
 
 fn is_collection(var: Var) -> bool {
-    REGISTRY.iter().find(|e| e.var == var).is_some_and(|e| e.collection)
+    REGISTRY
+        .iter()
+        .find(|e| e.var == var)
+        .is_some_and(|e| e.collection)
 }
 
 fn collect_family<'a>(
