@@ -36,6 +36,7 @@ pub mod ruleset;
 pub mod transaction;
 pub mod transformations;
 pub mod variables;
+pub mod verdict;
 
 pub use config::EngineConfig;
 pub use error::{LoadError, Location};
