@@ -27,15 +27,11 @@ const MAX_PRICE_CENTS: i64 = 10_000_000;
 /// Highest stock staff can set.
 const MAX_STOCK: i64 = 1_000_000;
 
-/// The signed-in staff member and the session's CSRF token, or where to go.
-fn staff_of(visit: &Visit) -> Result<(StaffRef, String), ShopResponse> {
-    match &visit.session {
-        Some(session) => match &session.staff {
-            Some(staff) => Ok((staff.clone(), session.csrf_token.clone())),
-            None => Err(sign_in_first(visit)),
-        },
-        None => Err(sign_in_first(visit)),
-    }
+/// The signed-in staff member and the session's CSRF token, if any.
+fn staff_of(visit: &Visit) -> Option<(StaffRef, String)> {
+    let session = visit.session.as_ref()?;
+    let staff = session.staff.clone()?;
+    Some((staff, session.csrf_token.clone()))
 }
 
 fn sign_in_first(visit: &Visit) -> ShopResponse {
@@ -163,9 +159,8 @@ fn orders_table(orders: &[Order]) -> Markup {
 
 /// GET `/admin`.
 pub(crate) fn dashboard(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     let figures = shop.store.figures()?;
     let recent: Vec<Order> = shop.store.all_orders()?.into_iter().take(5).collect();
@@ -188,9 +183,8 @@ pub(crate) fn dashboard(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, 
 
 /// GET `/admin/orders`.
 pub(crate) fn orders(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     let orders = shop.store.all_orders()?;
     let body = html! {
@@ -242,9 +236,8 @@ fn products_page(
 
 /// GET `/admin/products`.
 pub(crate) fn products(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     let saved = visit.query().text("saved");
     let notice = match saved.parse::<i64>() {
@@ -299,9 +292,8 @@ pub(crate) async fn update_product(
 ) -> Result<ShopResponse, Refusal> {
     let form = visit.form().await?;
     shop.check_csrf(visit, form.get(CSRF_FIELD))?;
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     if shop.store.product_by_id(id)?.is_none() {
         return Err(Refusal::NotFound);
@@ -323,9 +315,8 @@ pub(crate) async fn update_product(
 
 /// GET `/admin/customers`.
 pub(crate) fn customers(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     let customers = shop.store.customers()?;
     let body = html! {
@@ -360,8 +351,8 @@ fn spreadsheet_safe(cell: &str) -> String {
 
 /// GET `/admin/customers/export.csv`.
 pub(crate) fn export_customers(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    if let Err(redirect) = staff_of(visit) {
-        return Ok(redirect);
+    if staff_of(visit).is_none() {
+        return Ok(sign_in_first(visit));
     }
     let customers = shop.store.customers()?;
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -412,9 +403,8 @@ pub(crate) fn export_customers(shop: &Shop, visit: &mut Visit) -> Result<ShopRes
 
 /// GET `/admin/settings/payments`.
 pub(crate) fn payment_settings(shop: &Shop, visit: &mut Visit) -> Result<ShopResponse, Refusal> {
-    let (staff, csrf) = match staff_of(visit) {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
+    let Some((staff, csrf)) = staff_of(visit) else {
+        return Ok(sign_in_first(visit));
     };
     let body = html! {
         h1 { "Payment settings" }

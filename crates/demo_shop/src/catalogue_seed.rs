@@ -251,6 +251,27 @@ const OTHER_CUSTOMERS: &[(&str, &str)] = &[
     ("chen.wei@example.org", "Chen Wei"),
 ];
 
+/// A paid order of the demo customer, `days_ago`.
+struct PastOrder {
+    lines: &'static [(&'static str, i64)],
+    days_ago: i64,
+    reference: &'static str,
+}
+
+/// Two past orders of the demo customer (paid with Stripe's test Visa).
+const PAST_ORDERS: &[PastOrder] = &[
+    PastOrder {
+        lines: &[("house-espresso", 2), ("stoneware-mug", 1)],
+        days_ago: 30,
+        reference: "ch_sim_seed00000000000000a1",
+    },
+    PastOrder {
+        lines: &[("darjeeling-first-flush", 1)],
+        days_ago: 9,
+        reference: "ch_sim_seed00000000000000b2",
+    },
+];
+
 /// Insert the seed data (the schema exists, the database is empty).
 pub(crate) fn seed(
     tx: &Transaction<'_>,
@@ -320,22 +341,14 @@ pub(crate) fn seed(
             now - 86_400 * 365
         ],
     )?;
-    // Two past orders of the demo customer (paid with Stripe's test Visa).
-    let past_orders: [(&[(&str, i64)], i64, &str); 2] = [
-        (
-            &[("house-espresso", 2), ("stoneware-mug", 1)],
-            30,
-            "ch_sim_seed00000000000000a1",
-        ),
-        (
-            &[("darjeeling-first-flush", 1)],
-            9,
-            "ch_sim_seed00000000000000b2",
-        ),
-    ];
-    for (lines, days_ago, reference) in past_orders {
+    for PastOrder {
+        lines,
+        days_ago,
+        reference,
+    } in PAST_ORDERS
+    {
         let mut subtotal = 0;
-        for (slug, qty) in lines {
+        for (slug, qty) in lines.iter() {
             let price: i64 = tx.query_row(
                 "SELECT price_cents FROM products WHERE slug = ?1",
                 [slug],
@@ -361,7 +374,7 @@ pub(crate) fn seed(
             ],
         )?;
         let order = tx.last_insert_rowid();
-        for (slug, qty) in lines {
+        for (slug, qty) in lines.iter() {
             tx.execute(
                 "INSERT INTO order_lines (order_id, product_id, product_name, unit_price_cents, quantity) \
                  SELECT ?1, id, name, price_cents, ?3 FROM products WHERE slug = ?2",
