@@ -67,7 +67,7 @@ fn order_summary(lines: &[CartLine]) -> Markup {
             h2 { "Your order" }
             ul.plain {
                 @for line in lines {
-                    li { (line.quantity) " × " (line.product.name) span.right { (money(line.total_cents())) } }
+                    li { span { (line.quantity) " × " (line.product.name) } span { (money(line.total_cents())) } }
                 }
             }
             dl.totals {

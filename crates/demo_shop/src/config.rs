@@ -4,6 +4,7 @@
 //!
 //! Must not: open files or sockets (that is [`crate::serve`]'s job).
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// E-mail address of the seeded demo customer.
@@ -42,13 +43,14 @@ impl ShopConfig {
     }
 }
 
-/// The payment provider the checkout charges.
+/// The payment provider the checkout charges. `Debug` hides any
+/// credentials written into the URLs (`user:password@`).
 ///
 /// The shop never needs a real card number: it forwards whatever arrives in
 /// the checkout's card fields (a card number, or a token put there by
 /// Rampart's inline tokenization) to the provider, and keeps only the last
 /// four characters and the provider's payment reference.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum PaymentProvider {
     /// Built-in simulated processor (Luhn check, Stripe-like decline test
     /// numbers, tokens approved); see [`crate::SimulatedProcessor`].
@@ -64,4 +66,53 @@ pub enum PaymentProvider {
         /// ignores proxy environment variables.
         proxy: Option<String>,
     },
+}
+
+impl fmt::Debug for PaymentProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PaymentProvider::Simulated => f.write_str("Simulated"),
+            PaymentProvider::Remote { url, proxy } => f
+                .debug_struct("Remote")
+                .field("url", &without_credentials(url))
+                .field("proxy", &proxy.as_deref().map(without_credentials))
+                .finish(),
+        }
+    }
+}
+
+/// `url` with any `user:password@` of its authority replaced by `***@`.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_credentials_in_provider_urls() {
+        let provider = PaymentProvider::Remote {
+            url: "https://sk_live_secret:x@payments.example/v1/charges?a=b@c".into(),
+            proxy: Some("http://user:hunter2@127.0.0.1:3128".into()),
+        };
+        let shown = format!("{provider:?}");
+        assert!(!shown.contains("sk_live_secret"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("https://***@payments.example/v1/charges?a=b@c"),
+            "{shown}"
+        );
+        assert_eq!(
+            without_credentials("http://127.0.0.1:9/x"),
+            "http://127.0.0.1:9/x"
+        );
+    }
 }

@@ -22,6 +22,9 @@
 //! (`GET /api/cart` returns it). A client must therefore GET a page before
 //! posting its form, as a browser does.
 //!
+//! To run the shop alone: `cargo run -p demo_shop --example serve_shop --
+//! 127.0.0.1:8080 ./shop-data [provider]`.
+//!
 //! The crate owns the shop only. Must not: depend on Rampart's crates, or
 //! keep card numbers or CVCs anywhere (orders keep the last four
 //! characters of the card field and the provider's payment reference).

@@ -407,7 +407,12 @@ impl PaymentGateway {
     pub(crate) fn describe(&self) -> String {
         match self {
             PaymentGateway::Simulated(_) => "Simulated processor (built in)".into(),
-            PaymentGateway::Remote { url, .. } => format!("Remote provider at {url}"),
+            PaymentGateway::Remote { url, .. } => {
+                format!(
+                    "Remote provider at {}",
+                    crate::config::without_credentials(url)
+                )
+            }
         }
     }
 }
