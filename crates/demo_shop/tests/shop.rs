@@ -1260,6 +1260,29 @@ fn database_bytes(db: &Path) -> Vec<u8> {
     all
 }
 
+/// `bytes` with every run of 20 or more lowercase hex digits (session ids,
+/// CSRF tokens, payment references: random, so they may contain any short
+/// digit string by chance) replaced by a `|`.
+fn without_random_hex(bytes: &[u8]) -> Vec<u8> {
+    let is_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().take_while(|b| is_hex(b)).count();
+        if run >= 20 {
+            out.push(b'|');
+            i += run;
+        } else if run > 0 {
+            out.extend_from_slice(&bytes[i..i + run]);
+            i += run;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -1301,7 +1324,10 @@ async fn the_database_never_holds_a_card_number_or_cvc() {
                 assert!(!contains(&bytes, &form), "{form} found in the database");
             }
         }
-        assert!(!contains(&bytes, cvc), "CVC found in the database");
+        assert!(
+            !contains(&without_random_hex(&bytes), cvc),
+            "CVC found in the database"
+        );
         assert!(!contains(&bytes, "12/39"), "expiry found in the database");
     }
 }
