@@ -34,8 +34,15 @@ fn staff_of(visit: &Visit) -> Option<(StaffRef, String)> {
     Some((staff, session.csrf_token.clone()))
 }
 
+/// Redirect to the staff sign-in, coming back here afterwards when "here"
+/// is a page (a refused POST comes back to the dashboard).
 fn sign_in_first(visit: &Visit) -> ShopResponse {
-    see_other(&format!("/admin/login?next={}", visit.path))
+    let back = if visit.method == hyper::Method::GET {
+        visit.path.as_str()
+    } else {
+        "/admin"
+    };
+    see_other(&format!("/admin/login?next={back}"))
 }
 
 fn page(
