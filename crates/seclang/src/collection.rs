@@ -1,7 +1,8 @@
 //! Stored collections: `TX` for one transaction, and the persistent ones
 //! (`IP`, `GLOBAL`, `SESSION`, `USER`, `RESOURCE`) kept across
 //! transactions in a [`PersistentStore`]. Keys compare without ASCII case
-//! and are stored lower-cased; insertion order is kept.
+//! and keep the case they were first written with; insertion order is
+//! kept.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,7 +15,8 @@ use crate::variables::Var;
 /// A map of variables.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
-    values: IndexMap<Box<str>, Vec<u8>>,
+    /// Lower-cased key → (key as first written, value).
+    values: IndexMap<Box<str>, (Box<str>, Vec<u8>)>,
     expiry: HashMap<Box<str>, Instant>,
 }
 
@@ -34,15 +36,16 @@ impl Collection {
                 return None;
             }
         }
-        self.values.get(key.as_ref()).map(Vec::as_slice)
+        self.values.get(key.as_ref()).map(|(_, v)| v.as_slice())
     }
 
     pub fn set(&mut self, name: &str, value: Vec<u8>) {
         let key = Self::key(name);
-        if let Some(v) = self.values.get_mut(key.as_ref()) {
+        if let Some((_, v)) = self.values.get_mut(key.as_ref()) {
             *v = value;
         } else {
-            self.values.insert(key.into_owned().into_boxed_str(), value);
+            self.values
+                .insert(key.into_owned().into_boxed_str(), (name.into(), value));
         }
     }
 
@@ -64,7 +67,7 @@ impl Collection {
         self.values
             .iter()
             .filter(move |(k, _)| self.expiry.get(*k).is_none_or(|at| now < *at))
-            .map(|(k, v)| (k.as_ref(), v.as_slice()))
+            .map(|(_, (name, v))| (name.as_ref(), v.as_slice()))
     }
 
     pub fn len(&self) -> usize {
@@ -125,7 +128,7 @@ mod tests {
         c.set("SCORE", b"3".to_vec());
         assert_eq!(c.get("score"), Some(&b"3"[..]));
         let keys: Vec<_> = c.iter().map(|(k, _)| k.to_string()).collect();
-        assert_eq!(keys, ["score", "b"]);
+        assert_eq!(keys, ["Score", "b"]);
         c.expire("b", Duration::from_secs(0));
         assert_eq!(c.get("b"), None);
         c.remove("score");

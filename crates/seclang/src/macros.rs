@@ -44,7 +44,7 @@ impl MacroString {
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else { break };
             let inner = &after[..end];
-            if inner.is_empty() || !inner.chars().all(is_reference_char) {
+            if !is_reference(inner) {
                 literal.push_str(&rest[..start + 2]);
                 rest = after;
                 continue;
@@ -62,6 +62,10 @@ impl MacroString {
                 key,
             });
             rest = &after[end + 1..];
+            // ModSecurity also accepts the old `%{name}%` spelling.
+            if rest.starts_with('%') && !rest.starts_with("%{") {
+                rest = &rest[1..];
+            }
         }
         literal.push_str(rest);
         if !literal.is_empty() {
@@ -107,6 +111,22 @@ impl MacroString {
         }
         Cow::Owned(out)
     }
+}
+
+/// `COLLECTION`, `COLLECTION.key`, `COLLECTION:key` or
+/// `COLLECTION:/regex/`.
+fn is_reference(inner: &str) -> bool {
+    let (col, key) = match inner.split_once(['.', ':']) {
+        Some((c, k)) => (c, Some(k)),
+        None => (inner, None),
+    };
+    !col.is_empty()
+        && col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && match key {
+            None => true,
+            Some(k) if k.len() >= 2 && k.starts_with('/') && k.ends_with('/') => true,
+            Some(k) => !k.is_empty() && k.chars().all(is_reference_char),
+        }
 }
 
 fn is_reference_char(c: char) -> bool {

@@ -70,7 +70,9 @@ impl Draft {
 
     pub fn check_chain_start(&self) -> Result<(), String> {
         let acts = self.actions();
-        if !acts.iter().any(|a| matches!(a, Action::Id(_))) {
+        // ModSecurity lets a SecAction go without an id (it reports as 0).
+        let is_action = matches!(&self.kind, DraftKind::Rule { operator: None, .. });
+        if !is_action && !acts.iter().any(|a| matches!(a, Action::Id(_))) {
             return Err("rule has no id (every rule needs id:N)".into());
         }
         Ok(())
@@ -79,7 +81,6 @@ impl Draft {
     pub fn check_chain_child(&self) -> Result<(), String> {
         for a in self.actions() {
             match a {
-                Action::Id(_) => return Err("a chained rule cannot have an id".into()),
                 Action::Phase(_) => return Err("a chained rule cannot have a phase".into()),
                 Action::Disruptive(d) if !matches!(d, Disruptive::Pass) => {
                     return Err(format!(
@@ -193,6 +194,9 @@ pub struct RuleSet {
     phases: [Vec<Entry>; 5],
     markers: [HashMap<String, usize>; 5],
     rule_count: usize,
+    /// Rules that `SecRuleRemove*` took out: (id, phase, directive), for
+    /// the debug trace.
+    removed: Vec<(u32, Phase, &'static str)>,
 }
 
 impl RuleSet {
@@ -204,6 +208,14 @@ impl RuleSet {
     /// The position of marker `name` in `phase`.
     pub fn marker_position(&self, phase: Phase, name: &str) -> Option<usize> {
         self.markers[phase.index()].get(name).copied()
+    }
+
+    /// Rules removed by configuration in `phase`, with the directive.
+    pub fn removed_in(&self, phase: Phase) -> impl Iterator<Item = (u32, &'static str)> + '_ {
+        self.removed
+            .iter()
+            .filter(move |r| r.1 == phase)
+            .map(|r| (r.0, r.2))
     }
 
     /// Number of rules (chains count once).
@@ -234,7 +246,13 @@ impl RuleSet {
         } = builder;
 
         // Removals first, then updates on what remains.
+        let mut removed = Vec::new();
         for ex in &exceptions {
+            let directive = match ex {
+                Exception::RemoveById(_) => "an SecRuleRemove directive",
+                Exception::RemoveByTag(_) => "a SecRuleRemoveByTag directive",
+                _ => "a SecRuleRemoveByMsg directive",
+            };
             let remove: Box<dyn Fn(&Draft) -> bool> = match ex {
                 Exception::RemoveById(ranges) => Box::new(move |d: &Draft| {
                     let id = d.id();
@@ -248,7 +266,13 @@ impl RuleSet {
                 }
                 _ => continue,
             };
-            drafts.retain(|d| matches!(d.kind, DraftKind::Marker(_)) || !remove(d));
+            drafts.retain(|d| {
+                let gone = !matches!(d.kind, DraftKind::Marker(_)) && remove(d);
+                if gone {
+                    removed.push((d.id(), d.phase(), directive));
+                }
+                !gone
+            });
         }
         for ex in exceptions {
             match ex {
@@ -292,7 +316,7 @@ impl RuleSet {
                 }
                 DraftKind::Rule { .. } => {
                     let id = d.id();
-                    if !seen.insert(id) {
+                    if id != 0 && !seen.insert(id) {
                         return Err(LoadError::new(
                             d.location,
                             format!("rule id {id} is duplicated"),
@@ -321,6 +345,7 @@ impl RuleSet {
             phases,
             markers,
             rule_count,
+            removed,
         })
     }
 }
@@ -487,7 +512,13 @@ fn compile_rule(
         setvars,
         match_actions,
         disruptive: effective_disruptive,
-        status: status.or(default_status),
+        // A chain link's own `status` overrides its chain's (ModSecurity
+        // runs `status` when the link matches); defaults apply to the start.
+        status: if is_child {
+            status
+        } else {
+            status.or(default_status)
+        },
         log,
         auditlog,
         flow,

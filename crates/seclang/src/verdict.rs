@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::transaction::{Connection, Transaction};
 use crate::ruleset::RuleSet;
+use crate::transaction::{Connection, Transaction};
 
 /// The outcome for one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -28,24 +28,88 @@ fn shared() -> PathBuf {
 
 /// Features outside what Rampart supports on purpose.
 const NOT_APPLICABLE: &[&str] = &[
-    "lua", "SecRuleScript", "@geoLookup", "GEO:", "@rbl", "SecRemoteRules", "exec:", "@fuzzyHash",
-    "@inspectFile", "@validateDTD", "@validateSchema", "SecAuditLog", "SecDebugLog ", "SecRemoteRulesFailAction",
-    "@verifySSN", "@verifyCPF", "@verifySVNR", "@rsub", "@gsbLookup", "SecUnicodeMapFile", "SecHashEngine",
+    "lua",
+    "SecRuleScript",
+    "@geoLookup",
+    "GEO:",
+    "@rbl",
+    "SecRemoteRules",
+    "exec:",
+    "@fuzzyHash",
+    "@inspectFile",
+    "@validateDTD",
+    "@validateSchema",
+    "SecAuditLog",
+    "SecDebugLog ",
+    "SecRemoteRulesFailAction",
+    "@verifySSN",
+    "@verifyCPF",
+    "@verifySVNR",
+    "@rsub",
+    "@gsbLookup",
+    "SecUnicodeMapFile",
+    "SecHashEngine",
     "SecConnEngine",
+    "ctl:auditLogParts",
 ];
 
 /// Features the OWASP CRS (and Rampart's base configuration) use: a case
 /// touching only these must pass.
 fn crs_relevant(rules: &str) -> bool {
     const NON_CRS: &[&str] = &[
-        "setsid", "setuid", "setrsc", "expirevar", "@strmatch", "@rxGlobal", "@containsWord", "@noMatch",
-        "@verifyCC", "@ipMatchFromFile", "@ipMatchF ", "SESSION", "USER:", "RESOURCE", "SecRuleUpdateActionById",
-        "SecRuleRemoveByMsg", "SecWebAppId", "phpArgsNames", "base64DecodeExt", "parity", "sqlHexDecode", "t:md5",
-        "replaceNulls", "trimLeft", "trimRight", "skip:", "ENV", "DURATION", "HIGHEST_SEVERITY", "MODSEC_BUILD",
-        "TIME", "WEBSERVER_ERROR_LOG", "REMOTE_HOST", "REMOTE_USER", "AUTH_TYPE", "PATH_INFO", "FULL_REQUEST",
-        "SERVER_ADDR", "SERVER_NAME", "SERVER_PORT", "REMOTE_PORT", "USERID", "SESSIONID", "WEBAPPID", "xmlns",
-        "SecComponentSignature", "ctl:auditLogParts", "drop", "redirect", "allow", "SecRuleUpdateTargetByMsg",
-        "SecArgumentSeparator", "SecCookieFormat",
+        "setsid",
+        "setuid",
+        "setrsc",
+        "expirevar",
+        "@strmatch",
+        "@rxGlobal",
+        "@containsWord",
+        "@noMatch",
+        "@verifyCC",
+        "@ipMatchFromFile",
+        "@ipMatchF ",
+        "SESSION",
+        "USER:",
+        "RESOURCE",
+        "SecRuleUpdateActionById",
+        "SecRuleRemoveByMsg",
+        "SecWebAppId",
+        "phpArgsNames",
+        "base64DecodeExt",
+        "parity",
+        "sqlHexDecode",
+        "t:md5",
+        "replaceNulls",
+        "trimLeft",
+        "trimRight",
+        "skip:",
+        "ENV",
+        "DURATION",
+        "HIGHEST_SEVERITY",
+        "MODSEC_BUILD",
+        "TIME",
+        "WEBSERVER_ERROR_LOG",
+        "REMOTE_HOST",
+        "REMOTE_USER",
+        "AUTH_TYPE",
+        "PATH_INFO",
+        "FULL_REQUEST",
+        "SERVER_ADDR",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "REMOTE_PORT",
+        "USERID",
+        "SESSIONID",
+        "WEBAPPID",
+        "xmlns",
+        "SecComponentSignature",
+        "ctl:auditLogParts",
+        "drop",
+        "redirect",
+        "allow",
+        "SecRuleUpdateTargetByMsg",
+        "SecArgumentSeparator",
+        "SecCookieFormat",
     ];
     !NON_CRS.iter().any(|f| rules.contains(f))
 }
@@ -69,14 +133,21 @@ struct Outcome {
     why: String,
 }
 
-fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
+fn play(file: &str, case: &serde_json::Value, base_dir: &Path) -> Outcome {
     let title = case["title"].as_str().unwrap_or("?").to_string();
     let rules_text: String = case["rules"]
         .as_array()
-        .map(|a| a.iter().map(|l| l.as_str().unwrap_or_default().to_string() + "\n").collect())
+        .map(|a| {
+            a.iter()
+                .map(|l| l.as_str().unwrap_or_default().to_string() + "\n")
+                .collect()
+        })
         .unwrap_or_default();
     let expected = &case["expected"];
+    // `[ref "o0,3v23,6"]` offsets of matched data inside the request are
+    // not something Rampart records.
     let applicable = case.get("resource").is_none()
+        && file != "offset-variable.json"
         && !NOT_APPLICABLE.iter().any(|f| rules_text.contains(f))
         && case["version_max"].as_u64().unwrap_or(0) == 0;
     let crs = crs_relevant(&rules_text);
@@ -88,7 +159,22 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
         why,
     };
     let mut b = RuleSetBuilder::new();
-    let loaded = b.add_text("regression.conf", &rules_text, base_dir).and_then(|_| b.build());
+    let mut loaded = b
+        .add_text("regression.conf", &rules_text, base_dir)
+        .and_then(|_| b.build());
+    // ModSecurity loads a rule whose `chain` has no rule after it, and that
+    // chain then never completes; Rampart refuses such a file. To still
+    // play these cases, the chain is closed with a rule that never matches.
+    if loaded
+        .as_ref()
+        .is_err_and(|e| e.message.contains("no rule follows it"))
+    {
+        let mut b = RuleSetBuilder::new();
+        let text = format!("{rules_text}SecRule REQUEST_METHOD \"@noMatch\" \"t:none\"\n");
+        loaded = b
+            .add_text("regression.conf", &text, base_dir)
+            .and_then(|_| b.build());
+    }
     let rules = match (loaded, expected.get("parser_error")) {
         (Err(_), Some(_)) => {
             return Outcome {
@@ -117,7 +203,10 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
     );
     tx.enable_debug_log();
     let req = &case["request"];
-    let version = req["http_version"].as_str().map(|v| v.to_string()).unwrap_or_else(|| "1.1".into());
+    let version = req["http_version"]
+        .as_str()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "1.1".into());
     tx.process_uri(
         req["method"].as_str().unwrap_or("GET").as_bytes(),
         req["uri"].as_str().unwrap_or("/").as_bytes(),
@@ -130,10 +219,8 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
     }
     let mut done = tx.process_request_headers().is_some();
     if !done {
-        let body = joined(&req["body"]);
-        if tx.wants_request_body() {
-            tx.append_request_body(body.as_bytes());
-        }
+        // ModSecurity's test runner feeds the body whatever the settings.
+        tx.append_request_body(joined(&req["body"]).as_bytes());
         done = tx.process_request_body().is_some();
     }
     let resp = &case["response"];
@@ -146,9 +233,7 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
         let proto = resp["protocol"].as_str().unwrap_or("HTTP/1.1").to_string();
         done = tx.process_response_headers(200, proto.as_bytes()).is_some();
         if !done {
-            if tx.wants_response_body() {
-                tx.append_response_body(joined(&resp["body"]).as_bytes());
-            }
+            tx.append_response_body(joined(&resp["body"]).as_bytes());
             tx.process_response_body();
         }
     }
@@ -170,12 +255,19 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
         }
     }
     let debug = tx.debug_log().join("\n");
+    if std::env::var("MODSEC_TRACE").is_ok_and(|t| title.contains(&t)) {
+        eprintln!("--- {title}\n{debug}\n--- error log\n{}", error_log(&tx));
+    }
     for key in ["debug_log", "error_log"] {
         if let Some(re) = expected[key].as_str() {
             if re.is_empty() {
                 continue;
             }
-            let text = if key == "debug_log" { debug.clone() } else { error_log(&tx) };
+            let text = if key == "debug_log" {
+                debug.clone()
+            } else {
+                error_log(&tx)
+            };
             match regex::RegexBuilder::new(re).multi_line(true).build() {
                 Ok(r) if r.is_match(&text) => {}
                 Ok(_) => problems.push(format!("{key} does not match /{re}/")),
@@ -208,9 +300,10 @@ fn error_log(tx: &Transaction) -> String {
         .iter()
         .filter(|m| m.logged)
         .map(|m| {
+            let d = &m.matched;
             let mut line = format!(
-                "ModSecurity: Warning. Matched \"Operator\" at {}. [id \"{}\"] [msg \"{}\"] [data \"{}\"]",
-                m.matched_var_name, m.id, m.msg, m.logdata
+                "ModSecurity: Warning. Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' ) [id \"{}\"] [msg \"{}\"] [data \"{}\"]",
+                d.operator, d.param, d.variable, d.value, m.id, m.msg, m.logdata
             );
             if let Some(s) = m.severity {
                 line.push_str(&format!(" [severity \"{s}\"]"));
@@ -239,16 +332,17 @@ fn modsecurity_regression_suite() {
     files.sort();
     let mut results = Vec::new();
     for f in &files {
-        let cases: serde_json::Value = match serde_json::from_str(&std::fs::read_to_string(f).unwrap()) {
-            Ok(v) => v,
-            Err(e) => panic!("{}: {e}", f.display()),
-        };
+        let cases: serde_json::Value =
+            match serde_json::from_str(&std::fs::read_to_string(f).unwrap()) {
+                Ok(v) => v,
+                Err(e) => panic!("{}: {e}", f.display()),
+            };
         for case in cases.as_array().unwrap() {
             if case["enabled"].as_u64() != Some(1) {
                 continue;
             }
             let name = f.file_name().unwrap().to_string_lossy().to_string();
-            let o = play(case, base.path());
+            let o = play(&name, case, base.path());
             results.push((name, o));
         }
     }
@@ -276,6 +370,9 @@ fn modsecurity_regression_suite() {
         if crs_passed == crs.len() { "all pass" } else { "FAILURES" },
         results.len() - applicable.len()
     );
-    let floor: usize = std::env::var("MODSEC_REGRESSION_FLOOR").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let floor: usize = std::env::var("MODSEC_REGRESSION_FLOOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     assert!(passed >= floor, "pass count {passed} fell below {floor}");
 }

@@ -25,8 +25,14 @@ pub struct TargetRef {
 
 impl TargetRef {
     /// True when a value of `var` with `key` is what this names.
+    ///
+    /// An exclusion of a collection also covers the collections that hold
+    /// the same members: `!ARGS:q` excludes `q` from `ARGS_GET`,
+    /// `ARGS_POST` and the `_NAMES` variables too, `!REQUEST_COOKIES:c`
+    /// from `REQUEST_COOKIES_NAMES` (so an exclusion written once keeps a
+    /// field out of every rule that reads it).
     pub fn covers(&self, var: Var, key: Option<&[u8]>) -> bool {
-        if self.var != var {
+        if self.var != var && !family(self.var).contains(&var) {
             return false;
         }
         match (&self.selector, key) {
@@ -34,6 +40,25 @@ impl TargetRef {
             (sel, Some(k)) => sel.selects(k),
             (_, None) => false,
         }
+    }
+}
+
+/// The variables whose members an exclusion of `var` also removes.
+fn family(var: Var) -> &'static [Var] {
+    match var {
+        Var::Args => &[
+            Var::ArgsGet,
+            Var::ArgsPost,
+            Var::ArgsNames,
+            Var::ArgsGetNames,
+            Var::ArgsPostNames,
+        ],
+        Var::ArgsGet => &[Var::ArgsGetNames],
+        Var::ArgsPost => &[Var::ArgsPostNames],
+        Var::RequestCookies => &[Var::RequestCookiesNames],
+        Var::RequestHeaders => &[Var::RequestHeadersNames],
+        Var::ResponseHeaders => &[Var::ResponseHeadersNames],
+        _ => &[],
     }
 }
 

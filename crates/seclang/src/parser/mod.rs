@@ -69,6 +69,10 @@ pub struct RuleSetBuilder {
     /// A rule with `chain` waits here for its next link.
     open_chain: bool,
     include_depth: usize,
+    /// Directory of the first text or file loaded: a relative `Include`
+    /// that does not resolve next to its file resolves here (ModSecurity
+    /// resolves against the working directory of the configuration).
+    root_dir: Option<PathBuf>,
 }
 
 impl RuleSetBuilder {
@@ -105,6 +109,9 @@ impl RuleSetBuilder {
         text: &str,
         base_dir: &Path,
     ) -> Result<(), LoadError> {
+        if self.root_dir.is_none() {
+            self.root_dir = Some(base_dir.to_path_buf());
+        }
         for d in lexer::lex(&name, text)? {
             self.directive(d, base_dir)?;
         }
@@ -158,6 +165,11 @@ impl RuleSetBuilder {
                     if let Action::Phase(p) = a {
                         phase = *p;
                     }
+                }
+                if !list.iter().any(|a| matches!(a, Action::Disruptive(_))) {
+                    return Err(at(
+                        "SecDefaultAction must specify a disruptive action.".into()
+                    ));
                 }
                 let slot = &mut self.defaults[phase.index()];
                 if slot.is_some() {
@@ -335,7 +347,19 @@ impl RuleSetBuilder {
         let full: PathBuf = if Path::new(pattern).is_absolute() {
             PathBuf::from(pattern)
         } else {
-            base_dir.join(pattern)
+            let here = base_dir.join(pattern);
+            let exists = |p: &Path| {
+                let t = p.to_string_lossy();
+                if t.contains(['*', '?', '[']) {
+                    glob::glob(&t).is_ok_and(|mut g| g.next().is_some())
+                } else {
+                    p.exists()
+                }
+            };
+            match &self.root_dir {
+                Some(root) if !exists(&here) && exists(&root.join(pattern)) => root.join(pattern),
+                _ => here,
+            }
         };
         let text = full.to_string_lossy().to_string();
         let mut paths: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
@@ -487,8 +511,12 @@ pub(crate) fn compile_operator(text: &str, base_dir: &Path) -> Result<CompiledOp
         base_dir: base_dir.to_path_buf(),
     };
     let op = operators::build(name, param, &cx)?;
+    let canonical = operators::REGISTRY
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(name))
+        .map_or(name, |e| e.name);
     Ok(CompiledOperator {
-        name: name.to_string(),
+        name: canonical.to_string(),
         param: param.to_string(),
         negated,
         op,

@@ -149,17 +149,9 @@ fn parse_selector(text: &str, mut pos: usize, var: Var) -> Result<(Selector, usi
             }
             pos += 1;
         }
-        let re = regex::bytes::RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .unicode(false)
-            .build()
-            .map_err(|e| {
-                format!(
-                    "bad selector regex /{pattern}/: {}",
-                    first_line(&e.to_string())
-                )
-            })?;
-        return Ok((Selector::Regex(re), pos));
+        let re = crate::operators::pcre::PcrePattern::new(&format!("(?i){pattern}"))
+            .map_err(|e| format!("bad selector regex /{pattern}/: {}", first_line(&e)))?;
+        return Ok((Selector::Regex(std::sync::Arc::new(re)), pos));
     }
     let start = pos;
     if quoted {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{RequestData, ResponseData, TxState, TxView};
 use crate::actions::{Ctl, SetVar, SetVarOp};
 use crate::macros::MacroString;
-use crate::rule::{MatchAction, Rule};
+use crate::rule::{EngineMode, MatchAction, Rule};
 use crate::ruleset::RuleSet;
 use crate::variables::Var;
 
@@ -70,8 +70,12 @@ pub(super) fn message(root: &Rule, req: &RequestData, resp: &ResponseData, state
         logdata = r.meta.logdata.as_ref().or(logdata);
         link = r.chained.as_deref();
     }
-    state.current_msg =
+    let msg_text =
         msg.map(|m| String::from_utf8_lossy(&expand(m, req, resp, state, root)).into_owned());
+    if let Some(m) = &msg_text {
+        state.debug(9, || format!("Saving msg: {m}"));
+    }
+    state.current_msg = msg_text;
     state.current_logdata =
         logdata.map(|m| String::from_utf8_lossy(&expand(m, req, resp, state, root)).into_owned());
 }
@@ -83,7 +87,7 @@ fn setvar(sv: &SetVar, root: &Rule, req: &RequestData, resp: &ResponseData, stat
         _ => expand(&sv.value, req, resp, state, root),
     };
     let Some(col) = state.collection_mut(sv.collection) else {
-        state.debug(|| {
+        state.debug(9, || {
             format!(
                 "setvar: collection {} is not initialised",
                 sv.collection.name()
@@ -107,7 +111,7 @@ fn setvar(sv: &SetVar, root: &Rule, req: &RequestData, resp: &ResponseData, stat
     }
     if state.debug.is_some() {
         let stored = String::from_utf8_lossy(state_value(state, sv.collection, &name)).into_owned();
-        state.debug(|| {
+        state.debug(9, || {
             format!(
                 "Saving variable: {}:{} with value: {}",
                 sv.collection.name(),
@@ -168,7 +172,7 @@ pub(super) fn on_full_match(
                 let name =
                     String::from_utf8_lossy(&expand(&e.name, req, resp, state, root)).into_owned();
                 let value = expand(&e.value, req, resp, state, root);
-                state.debug(|| {
+                state.debug(9, || {
                     format!(
                         "Setting environment variable: {name} to {}",
                         String::from_utf8_lossy(&value)
@@ -191,7 +195,17 @@ fn open_collection(rules: &RuleSet, var: Var, key: String, state: &mut TxState) 
 
 fn ctl(c: &Ctl, state: &mut TxState) {
     match c {
-        Ctl::RuleEngine(m) => state.mode = *m,
+        Ctl::RuleEngine(m) => {
+            state.mode = *m;
+            let name = match m {
+                EngineMode::On => "Enabled",
+                EngineMode::Off => "Disabled",
+                EngineMode::DetectionOnly => "DetectionOnly",
+            };
+            state.debug(8, || {
+                format!("Setting SecRuleEngine to {name} as requested by a ctl:ruleEngine action")
+            });
+        }
         Ctl::RuleRemoveById(ids) => state.removed_ids.extend(ids.iter().copied()),
         Ctl::RuleRemoveByTag(t) => state.removed_tags.push(t.clone()),
         Ctl::RuleRemoveByMsg(m) => state.removed_msgs.push(m.clone()),

@@ -28,6 +28,13 @@ pub(super) fn run_phase(
     state: &mut TxState,
 ) {
     let entries = rules.phase(phase);
+    if state.debug.is_some() {
+        for (id, directive) in rules.removed_in(phase) {
+            state.debug(9, || {
+                format!("Skipped rule id '{id}'. Removed by {directive}.")
+            });
+        }
+    }
     let mut i = 0;
     let mut skip_n: u32 = 0;
     let mut skip_to: Option<&str> = None;
@@ -48,14 +55,25 @@ pub(super) fn run_phase(
         }
         if skip_n > 0 {
             skip_n -= 1;
+            state.debug(9, || {
+                format!("Skipped rule id '{}' due to a `skip' action.", rule.meta.id)
+            });
             continue;
         }
-        if is_removed(rule, state) {
-            state.debug(|| {
-                format!(
-                    "Skipped rule id '{}' due to a ruleRemoveById action",
+        if let Some(why) = removed_by(rule, state) {
+            state.debug(9, || match why {
+                Removal::Id => format!(
+                    "Rule id: {} was skipped due to a ruleRemoveById action...",
                     rule.meta.id
-                )
+                ),
+                Removal::Tag => format!(
+                    "Skipped rule id '{}'. Skipped due to a ruleRemoveByTag action.",
+                    rule.meta.id
+                ),
+                Removal::Msg => format!(
+                    "Skipped rule id '{}'. Skipped due to a ruleRemoveByMsg action.",
+                    rule.meta.id
+                ),
             });
             continue;
         }
@@ -86,17 +104,36 @@ pub(super) fn run_phase(
     }
 }
 
-fn is_removed(rule: &Rule, state: &TxState) -> bool {
+/// Why a `ctl` removed a rule for this transaction.
+enum Removal {
+    Id,
+    Tag,
+    Msg,
+}
+
+fn removed_by(rule: &Rule, state: &TxState) -> Option<Removal> {
     let id = rule.meta.id;
-    state.removed_ids.iter().any(|r| r.contains(id))
-        || state.removed_tags.iter().any(|t| rule.meta.has_tag(t))
-        || (!state.removed_msgs.is_empty()
-            && rule
-                .meta
-                .msg
-                .as_ref()
-                .and_then(|m| m.static_text())
-                .is_some_and(|m| state.removed_msgs.iter().any(|x| x == m)))
+    if state.removed_ids.iter().any(|r| r.contains(id)) {
+        return Some(Removal::Id);
+    }
+    if state.removed_tags.iter().any(|t| rule.meta.has_tag(t)) {
+        return Some(Removal::Tag);
+    }
+    let msg = rule.meta.msg.as_ref().and_then(|m| m.static_text());
+    if msg.is_some_and(|m| state.removed_msgs.iter().any(|x| x == m)) {
+        return Some(Removal::Msg);
+    }
+    None
+}
+
+/// An operator's name as ModSecurity's messages print it (`Rx`,
+/// `PmFromFile`).
+pub(super) fn display_name(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Is this value excluded from `rule` (by `!` targets or `ctl`)?
@@ -177,11 +214,11 @@ fn evaluate_link(
                     }
                 }
             }
-            state.debug(|| {
+            state.debug(9, || {
                 format!(
                     "(Rule: {}) Executing operator \"{}\" with param \"{}\" against {}.",
                     root.meta.id,
-                    op.name,
+                    display_name(&op.name),
                     op.param,
                     rule.targets
                         .iter()
@@ -201,9 +238,12 @@ fn evaluate_link(
             let mut any = false;
             let mut captures = Captures::default();
             for v in &values {
+                if state.debug.is_some() {
+                    trace_transformations(rule, &v.value, state);
+                }
                 let candidates = transform(rule, &v.value);
                 for candidate in candidates.iter() {
-                    state.debug(|| {
+                    state.debug(9, || {
                         format!(
                             "Target value: \"{}\" (Variable: {})",
                             String::from_utf8_lossy(candidate),
@@ -234,16 +274,31 @@ fn evaluate_link(
                         if rule.capture {
                             for (n, g) in captures.groups.iter().enumerate().take(10) {
                                 state.tx.set(&n.to_string(), g.clone());
+                                if state.debug.is_some() {
+                                    let shown = String::from_utf8_lossy(g).into_owned();
+                                    let what = if op.name.eq_ignore_ascii_case("rx") {
+                                        "regex subexpression".to_string()
+                                    } else {
+                                        format!("{} match", display_name(&op.name))
+                                    };
+                                    state.debug(7, || format!("Added {what} TX.{n}: {shown}"));
+                                }
                             }
                         }
                         let name = v.full_name();
+                        state.last_match = Some(super::MatchDescription {
+                            operator: display_name(&op.name),
+                            param: op.param.clone(),
+                            variable: String::from_utf8_lossy(&name).into_owned(),
+                            value: String::from_utf8_lossy(candidate).into_owned(),
+                        });
                         state.matched.last = Some((name.clone(), candidate.to_vec()));
                         state.matched.all.push((name, candidate.to_vec()));
                         actions::on_value_match(rule, root, req, resp, state);
                     }
                 }
             }
-            state.debug(|| format!("Rule returned {}.", if any { 1 } else { 0 }));
+            state.debug(4, || format!("Rule returned {}.", if any { 1 } else { 0 }));
             any
         }
     };
@@ -263,6 +318,20 @@ fn evaluate_link(
         finish(rule, req, resp, state);
     }
     true
+}
+
+/// Writes ModSecurity's transformation trace: ` T (n) t:name: "value"`.
+fn trace_transformations(rule: &Rule, value: &[u8], state: &mut TxState) {
+    let mut current = value.to_vec();
+    for (n, t) in rule.transformations.iter().enumerate() {
+        if let Cow::Owned(next) = (t.apply)(&current) {
+            current = next;
+        }
+        let shown = String::from_utf8_lossy(&current).into_owned();
+        state.debug(9, || {
+            format!(" T ({n}) t:{}: \"{shown}\"", t.name.to_ascii_lowercase())
+        });
+    }
 }
 
 /// The transformed value(s) the operator sees: the final value, or with
@@ -298,11 +367,17 @@ fn transform<'v>(rule: &Rule, value: &'v [u8]) -> Vec<Cow<'v, [u8]>> {
 /// A chain matched completely: record it and apply its disruptive action.
 fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxState) {
     let disrupt = state.mode == EngineMode::On;
+    let mut status = rule.status;
+    let mut link = rule.chained.as_deref();
+    while let Some(l) = link {
+        status = l.status.or(status);
+        link = l.chained.as_deref();
+    }
     let mut took_effect = false;
     match &rule.disruptive {
         Some(Disruptive::Deny) if disrupt => {
             state.intervention = Some(Intervention {
-                status: rule.status.unwrap_or(403),
+                status: status.unwrap_or(403),
                 disruption: Disruption::Deny,
                 rule_id: rule.meta.id,
                 phase: rule.meta.phase,
@@ -311,7 +386,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         }
         Some(Disruptive::Drop) if disrupt => {
             state.intervention = Some(Intervention {
-                status: rule.status.unwrap_or(403),
+                status: status.unwrap_or(403),
                 disruption: Disruption::Drop,
                 rule_id: rule.meta.id,
                 phase: rule.meta.phase,
@@ -319,7 +394,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
             took_effect = true;
         }
         Some(Disruptive::Redirect(url)) if disrupt => {
-            let status = match rule.status {
+            let status = match status {
                 Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
                 _ => 302,
             };
@@ -342,6 +417,27 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
             took_effect = true;
         }
         _ => {}
+    }
+    if took_effect {
+        if let Some(d) = &rule.disruptive {
+            state.debug(8, || format!("Running action {}", d.name()));
+            state.debug(4, || {
+                format!("Running (disruptive)     action: {}.", d.name())
+            });
+        }
+    } else if let Some(d) = &rule.disruptive {
+        if !matches!(d, Disruptive::Pass) && state.mode != EngineMode::On {
+            state.debug(4, || {
+                format!(
+                    "Not running disruptive action: {}. SecRuleEngine is not On.",
+                    d.name()
+                )
+            });
+        }
+    }
+    for t in &rule.meta.tags {
+        let tag = t.static_text().unwrap_or_default().to_string();
+        state.debug(9, || format!("Rule tag: {tag}"));
     }
     if let Some(s) = rule.meta.severity {
         state.highest_severity = Some(state.highest_severity.map_or(s, |h| h.min(s)));
@@ -367,6 +463,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         matched_var_name,
         logged: rule.log,
         disruptive: took_effect,
+        matched: state.last_match.clone().unwrap_or_default(),
     });
     state.current_msg = None;
     state.current_logdata = None;

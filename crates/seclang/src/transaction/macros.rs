@@ -22,6 +22,16 @@ impl MacroSource for TxView<'_, '_> {
     fn lookup(&self, collection: &str, key: Option<&str>) -> Option<Cow<'_, [u8]>> {
         let entry = variables::lookup(collection)?;
         let selector = match key {
+            Some(k)
+                if entry.collection && k.len() >= 2 && k.starts_with('/') && k.ends_with('/') =>
+            {
+                let re = crate::operators::pcre::PcrePattern::new(&format!(
+                    "(?i){}",
+                    &k[1..k.len() - 1]
+                ))
+                .ok()?;
+                Selector::Regex(std::sync::Arc::new(re))
+            }
             Some(k) if entry.collection => Selector::Key(k.to_string()),
             Some(_) => return None,
             None => Selector::All,

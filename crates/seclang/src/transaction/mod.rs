@@ -127,6 +127,18 @@ pub struct Intervention {
     pub phase: Phase,
 }
 
+/// What the last match of a rule compared: for messages such as
+/// ModSecurity's `Matched "Operator `Rx' with parameter `x' against
+/// variable `ARGS:q' (Value: `x' )"`. The value may be sensitive: it is
+/// for tests and debugging, never for logs that leave the process.
+#[derive(Debug, Clone, Default)]
+pub struct MatchDescription {
+    pub operator: String,
+    pub param: String,
+    pub variable: String,
+    pub value: String,
+}
+
 /// A rule (chain) that matched completely.
 #[derive(Debug, Clone)]
 pub struct RuleMatch {
@@ -142,6 +154,8 @@ pub struct RuleMatch {
     pub logged: bool,
     /// The rule's disruptive action took effect.
     pub disruptive: bool,
+    /// What its last match compared.
+    pub matched: MatchDescription,
 }
 
 /// How far `allow` reached.
@@ -182,6 +196,8 @@ pub(crate) struct TxState {
     /// `RULE:msg` / `RULE:logdata` of the rule being evaluated.
     pub current_msg: Option<String>,
     pub current_logdata: Option<String>,
+    /// What the latest successful operator call compared.
+    pub last_match: Option<MatchDescription>,
     pub matches: Vec<RuleMatch>,
     pub intervention: Option<Intervention>,
     pub allowed: Option<Allowed>,
@@ -216,9 +232,11 @@ impl TxState {
         }
     }
 
-    pub fn debug(&mut self, message: impl FnOnce() -> String) {
+    /// Adds a line to the debug trace (`[level] message`, as ModSecurity
+    /// writes it) when tracing is on; `message` is only built then.
+    pub fn debug(&mut self, level: u8, message: impl FnOnce() -> String) {
         if let Some(log) = &mut self.debug {
-            log.push(message());
+            log.push(format!("[{level}] {}", message()));
         }
     }
 }
@@ -272,6 +290,7 @@ impl Transaction {
                 removed_targets_by_tag: Vec::new(),
                 current_msg: None,
                 current_logdata: None,
+                last_match: None,
                 matches: Vec::new(),
                 intervention: None,
                 allowed: None,
@@ -318,13 +337,20 @@ impl Transaction {
         req.uri = absolute_form_path(&decoded).to_vec();
         if let Some(q) = uri.iter().position(|b| *b == b'?') {
             let query = uri[q + 1..].to_vec();
-            let (pairs, invalid) = urlencoded::parse(&query, self.rules.config.argument_separator);
+            // A fragment is not part of the query (`?a=1#frag`).
+            let args_part = match query.iter().position(|b| *b == b'#') {
+                Some(h) => &query[..h],
+                None => &query[..],
+            };
+            let (pairs, invalid) =
+                urlencoded::parse(args_part, self.rules.config.argument_separator);
             req.urlencoded_error |= invalid;
             let limit = self.rules.config.arguments_limit.unwrap_or(usize::MAX);
             for p in pairs {
                 if req.args_get.len() + req.args_post.len() >= limit {
                     break;
                 }
+                trace_argument(&mut self.state, "GET", &p);
                 req.args_get.push(p);
             }
             req.query = Some(query);
@@ -372,11 +398,7 @@ impl Transaction {
     /// `SecRequestBodyLimitAction Reject` an intervention is set).
     pub fn append_request_body(&mut self, chunk: &[u8]) -> bool {
         let cfg = &self.rules.config;
-        let limit = if self.state.body_processor == Some(BodyProcessor::Multipart) {
-            cfg.request_body_limit
-        } else {
-            cfg.request_body_limit.min(cfg.request_body_no_files_limit)
-        };
+        let limit = cfg.request_body_limit;
         let room = limit.saturating_sub(self.req.body.len());
         if chunk.len() <= room {
             self.req.body.extend_from_slice(chunk);
@@ -386,8 +408,11 @@ impl Transaction {
         self.req.inbound_data_error = true;
         if cfg.request_body_limit_action == LimitAction::Reject && self.state.mode == EngineMode::On
         {
+            self.state.debug(5, || {
+                "Request body is bigger than the maximum expected.".into()
+            });
             self.state.intervention.get_or_insert(Intervention {
-                status: 413,
+                status: 403,
                 disruption: Disruption::Deny,
                 rule_id: 0,
                 phase: Phase::RequestBody,
@@ -397,8 +422,21 @@ impl Transaction {
     }
 
     /// Processes the body (when wanted) and runs phase 2.
+    ///
+    /// The body is processed when body access is on, or when the caller
+    /// fed one anyway (ModSecurity v3 parses whatever it was given); the
+    /// gateway only feeds bodies the rules want.
     pub fn process_request_body(&mut self) -> Option<&Intervention> {
-        if self.state.intervention.is_none() && self.wants_request_body() {
+        let configured = self.rules.config.request_body_access;
+        if configured && self.state.request_body_access == Some(false) {
+            self.state.debug(4, || {
+                "Request body processing is enabled, but disabled to this transaction due to ctl:requestBodyAccess action".into()
+            });
+        }
+        if self.state.intervention.is_none()
+            && self.state.mode != EngineMode::Off
+            && (self.wants_request_body() || !self.req.body.is_empty())
+        {
             self.run_body_processor();
         }
         self.run_phase(Phase::RequestBody);
@@ -414,11 +452,29 @@ impl Transaction {
             ..BodyOutcome::default()
         };
         let limit = cfg.arguments_limit.unwrap_or(usize::MAX);
-        let add_post = |req: &mut RequestData, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
+        // Bodies without files have their own, smaller limit; going over it
+        // is a body error for rules to act on (not an interruption).
+        if processor != Some(BodyProcessor::Multipart)
+            && req.body.len() > cfg.request_body_no_files_limit
+        {
+            let msg = "Request body excluding files is bigger than the maximum expected.";
+            outcome.error = Some(msg.into());
+            self.state.debug(4, || msg.into());
+            req.body_outcome = outcome;
+            return;
+        }
+        let state = &mut self.state;
+        let mut over_limit = false;
+        let mut add_post = |req: &mut RequestData, origin: &str, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
             for p in pairs {
                 if req.args_get.len() + req.args_post.len() >= limit {
+                    state.debug(4, || {
+                        format!("Skipping request argument, over limit ({limit})")
+                    });
+                    over_limit = true;
                     break;
                 }
+                trace_argument(state, origin, &p);
                 req.args_post.push(p);
             }
         };
@@ -426,7 +482,7 @@ impl Transaction {
             Some(BodyProcessor::UrlEncoded) => {
                 let (pairs, invalid) = urlencoded::parse(&req.body, cfg.argument_separator);
                 req.urlencoded_error |= invalid;
-                add_post(req, pairs);
+                add_post(req, "POST", pairs);
                 outcome.body_variable = true;
             }
             Some(BodyProcessor::Multipart) => {
@@ -438,9 +494,16 @@ impl Transaction {
                         file_limit: cfg.upload_file_limit,
                     },
                 );
-                add_post(req, m.fields);
+                let field_bytes: usize = m.fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+                add_post(req, "BODY", m.fields);
                 if let Some(e) = m.error {
+                    self.state
+                        .debug(4, || format!("Multipart parsing error: {e}"));
                     outcome.error = Some(format!("Multipart parsing error: {e}"));
+                } else if field_bytes > cfg.request_body_no_files_limit {
+                    let msg = "Request body excluding files is bigger than the maximum expected.";
+                    self.state.debug(4, || msg.into());
+                    outcome.error = Some(msg.into());
                 }
                 req.multipart = Some(MultipartData {
                     files: m.files,
@@ -453,9 +516,9 @@ impl Transaction {
             Some(BodyProcessor::Json) => {
                 if !req.body.is_empty() {
                     match json::parse(&req.body, cfg.json_depth_limit) {
-                        Ok(pairs) => add_post(req, pairs),
+                        Ok(pairs) => add_post(req, "JSON", pairs),
                         Err((e, pairs)) => {
-                            add_post(req, pairs);
+                            add_post(req, "JSON", pairs);
                             outcome.error = Some(format!("JSON parsing error: {e}"));
                         }
                     }
@@ -466,6 +529,11 @@ impl Transaction {
                 Err(e) => outcome.error = Some(format!("XML parsing error: {e}")),
             },
             None => {}
+        }
+        if over_limit && outcome.error.is_none() {
+            outcome.error = Some(format!(
+                "Request body holds more than {limit} arguments (SecArgumentsLimit)"
+            ));
         }
         if self.state.force_body_variable && processor.is_none() {
             outcome.body_variable = true;
@@ -497,26 +565,30 @@ impl Transaction {
     /// True when the rules want to see this response's body: body access
     /// on and its content type listed in `SecResponseBodyMimeType`.
     pub fn wants_response_body(&self) -> bool {
-        if self.state.mode == EngineMode::Off
-            || !self
+        self.state.mode != EngineMode::Off
+            && self
                 .state
                 .response_body_access
                 .unwrap_or(self.rules.config.response_body_access)
-        {
-            return false;
-        }
-        let Some(ct) = &self.resp.content_type else {
-            return false;
-        };
+            && self.response_type_inspected()
+    }
+
+    fn response_type_inspected(&self) -> bool {
+        let ct = self.resp.content_type.as_deref().unwrap_or(b"");
         self.rules
             .config
             .response_body_mime_types
             .iter()
-            .any(|t| t.as_bytes() == ct.as_slice())
+            .any(|t| t.as_bytes() == ct)
     }
 
     /// Adds response body bytes; `false` once the limit is reached.
+    /// Bodies of content types not listed in `SecResponseBodyMimeType`
+    /// are not kept.
     pub fn append_response_body(&mut self, chunk: &[u8]) -> bool {
+        if !self.response_type_inspected() {
+            return true;
+        }
         let cfg = &self.rules.config;
         let room = cfg.response_body_limit.saturating_sub(self.resp.body.len());
         if chunk.len() <= room {
@@ -528,8 +600,11 @@ impl Transaction {
         if cfg.response_body_limit_action == LimitAction::Reject
             && self.state.mode == EngineMode::On
         {
+            self.state.debug(5, || {
+                "Response body is bigger than the maximum expected.".into()
+            });
             self.state.intervention.get_or_insert(Intervention {
-                status: 500,
+                status: 403,
                 disruption: Disruption::Deny,
                 rule_id: 0,
                 phase: Phase::ResponseBody,
@@ -541,6 +616,13 @@ impl Transaction {
     /// Runs phase 4 (over the body when it was wanted).
     pub fn process_response_body(&mut self) -> Option<&Intervention> {
         self.resp.body_inspected = self.wants_response_body();
+        if !self.response_type_inspected() {
+            let ct = String::from_utf8_lossy(self.resp.content_type.as_deref().unwrap_or(b""))
+                .into_owned();
+            self.state.debug(5, || {
+                format!("Response Content-Type is {ct}. It is not marked to be inspected.")
+            });
+        }
         self.run_phase(Phase::ResponseBody);
         self.state.intervention.as_ref()
     }
@@ -606,6 +688,8 @@ impl Transaction {
         }
         self.phases_done = n;
         if self.state.mode == EngineMode::Off {
+            self.state
+                .debug(4, || "Rule engine disabled, returning...".into());
             return;
         }
         // After a disruptive decision, only logging runs.
@@ -620,6 +704,17 @@ impl Transaction {
         let rules = Arc::clone(&self.rules);
         eval::run_phase(&rules, phase, &self.req, &self.resp, &mut self.state);
     }
+}
+
+/// ModSecurity's trace line for each argument added.
+fn trace_argument(state: &mut TxState, origin: &str, (k, v): &(Vec<u8>, Vec<u8>)) {
+    state.debug(4, || {
+        format!(
+            "Adding request argument ({origin}): name \"{}\", value \"{}\"",
+            String::from_utf8_lossy(k),
+            String::from_utf8_lossy(v)
+        )
+    });
 }
 
 /// The path of an absolute-form URI (`http://host/path` → `/path`).

@@ -67,11 +67,7 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, var: Var, out: &mut Vec<VarValu
             }
         }
         Var::UrlencodedError => push_single(var, flag(req.urlencoded_error), out),
-        Var::InboundDataError => {
-            if body.processed || req.inbound_data_error {
-                push_single(var, flag(req.inbound_data_error), out)
-            }
-        }
+        Var::InboundDataError => push_single(var, flag(req.inbound_data_error), out),
         _ => {}
     }
 }

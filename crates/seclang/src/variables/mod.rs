@@ -312,8 +312,9 @@ pub enum Selector {
     All,
     /// Members whose key equals this, ignoring ASCII case.
     Key(String),
-    /// Members whose key matches this expression.
-    Regex(regex::bytes::Regex),
+    /// Members whose key matches this expression (PCRE semantics,
+    /// case-insensitive, as ModSecurity compiles selector expressions).
+    Regex(std::sync::Arc<crate::operators::pcre::PcrePattern>),
 }
 
 impl Selector {
@@ -331,7 +332,9 @@ impl Selector {
         match self {
             Selector::All => Cow::Borrowed(""),
             Selector::Key(k) => Cow::Borrowed(k),
-            Selector::Regex(r) => Cow::Owned(format!("/{}/", r.as_str())),
+            Selector::Regex(r) => {
+                Cow::Owned(format!("/{}/", r.source().trim_start_matches("(?i)")))
+            }
         }
     }
 }

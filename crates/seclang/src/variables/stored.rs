@@ -24,7 +24,7 @@ pub(super) fn collect<'a>(
             if let Some(v) = col.get(k) {
                 out.push(VarValue {
                     var,
-                    key: Some(Cow::Owned(k.to_ascii_lowercase().into_bytes())),
+                    key: Some(Cow::Owned(k.as_bytes().to_vec())),
                     value: Cow::Owned(v.to_vec()),
                 });
             }
