@@ -31,6 +31,7 @@ pub mod http1;
 pub mod macros;
 pub mod operators;
 pub mod parser;
+pub mod prefilter;
 pub mod rule;
 pub mod ruleset;
 pub mod transaction;

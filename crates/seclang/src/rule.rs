@@ -125,6 +125,12 @@ pub struct Rule {
     pub operator: Option<CompiledOperator>,
     /// The effective transformation chain.
     pub transformations: Vec<Transformation>,
+    /// Identifies the chain within the rule set: rules with the same chain
+    /// share transformed values.
+    pub chain_id: u32,
+    /// Literals one of which a value must contain for the operator to be
+    /// worth running (never set for a negated operator).
+    pub prefilter: Option<crate::prefilter::Prefilter>,
     pub multi_match: bool,
     pub capture: bool,
     pub setvars: Vec<SetVar>,

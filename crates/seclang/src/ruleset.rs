@@ -306,6 +306,7 @@ impl RuleSet {
 
         let mut phases: [Vec<Entry>; 5] = Default::default();
         let mut seen = HashSet::new();
+        let mut chains: HashMap<Vec<&'static str>, u32> = HashMap::new();
         let mut rule_count = 0;
         for d in drafts {
             match d.kind {
@@ -324,7 +325,7 @@ impl RuleSet {
                     }
                     let phase = d.phase();
                     let rule =
-                        compile_rule(d, phase, defaults[phase.index()].as_deref(), id, false)?;
+                        compile_rule(&mut chains, d, phase, defaults[phase.index()].as_deref(), id, false)?;
                     rule_count += 1;
                     phases[phase.index()].push(Entry::Rule(rule));
                 }
@@ -369,6 +370,7 @@ fn merge_update(acts: &mut Vec<Action>, update: &[Action]) {
 }
 
 fn compile_rule(
+    chains: &mut HashMap<Vec<&'static str>, u32>,
     draft: Draft,
     phase: Phase,
     defaults: Option<&[Action]>,
@@ -495,17 +497,31 @@ fn compile_rule(
 
     let mut chained: Option<Box<Rule>> = None;
     for link in links.into_iter().rev() {
-        let mut child = compile_rule(link, phase, Some(defaults), id, true)?;
+        let mut child = compile_rule(chains, link, phase, Some(defaults), id, true)?;
         child.chained = chained;
         chained = Some(Box::new(child));
     }
 
+    let prefilter = operator
+        .as_ref()
+        .filter(|o| !o.negated)
+        .and_then(|o| o.op.regex_source())
+        .filter(|src| !src.contains("%{"))
+        .and_then(crate::prefilter::Prefilter::for_regex);
     Ok(Rule {
         meta,
         location,
         targets: positive,
         exclusions,
         operator,
+        chain_id: if transformations.is_empty() {
+            0
+        } else {
+            let names: Vec<&'static str> = transformations.iter().map(|t| t.name).collect();
+            let next = chains.len() as u32 + 1;
+            *chains.entry(names).or_insert(next)
+        },
+        prefilter,
         transformations,
         multi_match,
         capture,

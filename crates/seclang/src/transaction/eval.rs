@@ -9,6 +9,7 @@
 //! A rule whose values all fail clears `MATCHED_VARS`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::actions;
 use super::{
@@ -237,11 +238,12 @@ fn evaluate_link(
             });
             let mut any = false;
             let mut captures = Captures::default();
+            let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(1);
             for v in &values {
                 if state.debug.is_some() {
                     trace_transformations(rule, &v.value, state);
                 }
-                let candidates = transform(rule, &v.value);
+                transform(rule, &v.value, state, &mut candidates);
                 for candidate in candidates.iter() {
                     state.debug(9, || {
                         format!(
@@ -250,6 +252,11 @@ fn evaluate_link(
                             String::from_utf8_lossy(&v.full_name())
                         )
                     });
+                    if let Some(pf) = &rule.prefilter {
+                        if !pf.may_match(candidate) {
+                            continue;
+                        }
+                    }
                     captures.groups.clear();
                     let hit = {
                         let view = TxView {
@@ -334,34 +341,89 @@ fn trace_transformations(rule: &Rule, value: &[u8], state: &mut TxState) {
     }
 }
 
+/// A value as the operator sees it after transformations.
+pub(super) enum Candidate<'v> {
+    Borrowed(&'v [u8]),
+    Shared(Arc<[u8]>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Candidate<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Candidate::Borrowed(b) => b,
+            Candidate::Shared(s) => s,
+            Candidate::Owned(o) => o,
+        }
+    }
+}
+
+/// Applies a chain of transformations.
+fn apply_chain<'v>(rule: &Rule, value: &'v [u8]) -> Cow<'v, [u8]> {
+    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
+    for t in &rule.transformations {
+        current = match current {
+            Cow::Borrowed(b) => (t.apply)(b),
+            Cow::Owned(o) => match (t.apply)(&o) {
+                Cow::Borrowed(_) => Cow::Owned(o),
+                Cow::Owned(n) => Cow::Owned(n),
+            },
+        };
+    }
+    current
+}
+
 /// The transformed value(s) the operator sees: the final value, or with
 /// `multiMatch` the original and every value a transformation changed.
-fn transform<'v>(rule: &Rule, value: &'v [u8]) -> Vec<Cow<'v, [u8]>> {
-    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
+///
+/// Values that live in the request or response for the whole transaction
+/// are transformed once per distinct chain and remembered (keyed by where
+/// the bytes live, which cannot change while the transaction runs).
+fn transform<'v>(rule: &Rule, value: &Cow<'v, [u8]>, state: &mut TxState, out: &mut Vec<Candidate<'v>>) {
+    out.clear();
+    if rule.transformations.is_empty() {
+        out.push(match value {
+            Cow::Borrowed(b) => Candidate::Borrowed(b),
+            Cow::Owned(o) => Candidate::Owned(o.clone()),
+        });
+        return;
+    }
     if !rule.multi_match {
-        for t in &rule.transformations {
-            current = match current {
-                Cow::Borrowed(b) => (t.apply)(b),
-                Cow::Owned(o) => match (t.apply)(&o) {
-                    Cow::Borrowed(_) => Cow::Owned(o),
-                    Cow::Owned(n) => Cow::Owned(n),
-                },
-            };
+        match value {
+            Cow::Borrowed(b) => {
+                let key = (b.as_ptr() as usize, b.len(), rule.chain_id);
+                if let Some(hit) = state.transform_cache.get(&key) {
+                    out.push(match hit {
+                        None => Candidate::Borrowed(b),
+                        Some(arc) => Candidate::Shared(Arc::clone(arc)),
+                    });
+                    return;
+                }
+                match apply_chain(rule, b) {
+                    Cow::Borrowed(_) => {
+                        state.transform_cache.insert(key, None);
+                        out.push(Candidate::Borrowed(b));
+                    }
+                    Cow::Owned(o) => {
+                        let arc: Arc<[u8]> = Arc::from(o);
+                        state.transform_cache.insert(key, Some(Arc::clone(&arc)));
+                        out.push(Candidate::Shared(arc));
+                    }
+                }
+            }
+            Cow::Owned(o) => out.push(Candidate::Owned(apply_chain(rule, o).into_owned())),
         }
-        return vec![current];
+        return;
     }
-    let mut out = vec![Cow::Borrowed(value)];
+    let mut current: Vec<u8> = value.to_vec();
+    out.push(Candidate::Owned(current.clone()));
     for t in &rule.transformations {
-        let next = match (t.apply)(&current) {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(n) => Some(n),
-        };
-        if let Some(n) = next {
-            out.push(Cow::Owned(n.clone()));
-            current = Cow::Owned(n);
+        if let Cow::Owned(n) = (t.apply)(&current) {
+            out.push(Candidate::Owned(n.clone()));
+            current = n;
         }
     }
-    out
 }
 
 /// A chain matched completely: record it and apply its disruptive action.

@@ -204,6 +204,8 @@ pub(crate) struct TxState {
     /// `allow:phase` matched: the rest of the current phase is skipped.
     pub phase_allowed: bool,
     pub debug: Option<Vec<String>>,
+    /// Transformed values, by (address, length, chain id) of the original.
+    pub transform_cache: rustc_hash::FxHashMap<(usize, usize, u32), Option<std::sync::Arc<[u8]>>>,
 }
 
 impl TxState {
@@ -296,6 +298,7 @@ impl Transaction {
                 allowed: None,
                 phase_allowed: false,
                 debug: None,
+                transform_cache: Default::default(),
             },
             rules,
             phases_done: 0,
