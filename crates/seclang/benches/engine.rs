@@ -23,7 +23,12 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "http"))
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -42,9 +47,18 @@ fn bench(c: &mut Criterion) {
         let rules = load(pl);
         for (name, raw) in workloads() {
             let v = seclang::verdict::evaluate(&rules, &raw, Connection::default());
-            eprintln!("PL{pl} {name}: {} {} rules {:?}", v.action, v.status, v.rules);
+            eprintln!(
+                "PL{pl} {name}: {} {} rules {:?}",
+                v.action, v.status, v.rules
+            );
             c.bench_function(&format!("pl{pl}/{name}"), |b| {
-                b.iter(|| black_box(seclang::verdict::evaluate(&rules, black_box(&raw), Connection::default())))
+                b.iter(|| {
+                    black_box(seclang::verdict::evaluate(
+                        &rules,
+                        black_box(&raw),
+                        Connection::default(),
+                    ))
+                })
             });
         }
     }

@@ -14,7 +14,11 @@ fn main() {
     let rules = Arc::new(seclang::crs::load(&o).expect("CRS loads"));
     let start = std::time::Instant::now();
     for _ in 0..n {
-        std::hint::black_box(seclang::verdict::evaluate(&rules, &raw, seclang::Connection::default()));
+        std::hint::black_box(seclang::verdict::evaluate(
+            &rules,
+            &raw,
+            seclang::Connection::default(),
+        ));
     }
     eprintln!("{:?} per request", start.elapsed() / n as u32);
 }

@@ -22,9 +22,15 @@ const MAX_LITERALS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     searcher: AhoCorasick,
+    literals: Vec<Vec<u8>>,
 }
 
 impl Prefilter {
+    /// The literals (lower-cased) one of which every match contains.
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
+    }
+
     /// Builds the prefilter of a PCRE pattern, or `None` when the pattern
     /// requires no literal worth searching for.
     pub fn for_regex(pattern: &str) -> Option<Prefilter> {
@@ -52,12 +58,54 @@ impl Prefilter {
             .match_kind(MatchKind::LeftmostFirst)
             .build(&lits)
             .ok()?;
-        Some(Prefilter { searcher })
+        Some(Prefilter {
+            searcher,
+            literals: lits,
+        })
     }
 
     /// False when `input` cannot match the expression.
     pub fn may_match(&self, input: &[u8]) -> bool {
         self.searcher.is_match(input)
+    }
+}
+
+/// Many rules' prefilters in one automaton, for the rules that share a
+/// transformation chain: one pass over a transformed value tells which of
+/// those rules can match it.
+#[derive(Debug)]
+pub struct Bank {
+    searcher: AhoCorasick,
+    /// Pattern index → the rule's prefilter index.
+    owners: Vec<u32>,
+}
+
+impl Bank {
+    /// A bank of `(prefilter index, literals)`.
+    pub fn new(rules: &[(u32, &[Vec<u8>])]) -> Option<Bank> {
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut owners = Vec::new();
+        for (idx, lits) in rules {
+            for l in lits.iter() {
+                patterns.push(l);
+                owners.push(*idx);
+            }
+        }
+        let searcher = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .ok()?;
+        Some(Bank { searcher, owners })
+    }
+
+    /// Sets in `bits` the prefilter index of every rule whose literals
+    /// occur in `input`.
+    pub fn scan(&self, input: &[u8], bits: &mut [u64]) {
+        for m in self.searcher.find_overlapping_iter(input) {
+            let idx = self.owners[m.pattern().as_usize()] as usize;
+            bits[idx / 64] |= 1 << (idx % 64);
+        }
     }
 }
 
@@ -222,18 +270,29 @@ mod tests {
         required(&hir).map(|mut v| {
             v.sort();
             v.dedup();
-            v.into_iter().map(|l| String::from_utf8(l).unwrap()).collect()
+            v.into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
         })
     }
 
     #[test]
     fn finds_what_every_match_contains() {
         assert_eq!(lits("(?i)union[\\s]+select"), Some(vec!["select".into()]));
-        assert_eq!(lits("(?i)\\b(?:sleep|benchmark)\\("), Some(vec!["benchmark(".into(), "sleep(".into()]));
-        assert_eq!(lits("[Ss][Ee][Ll][Ee][Cc][Tt]"), Some(vec!["select".into()]));
+        assert_eq!(
+            lits("(?i)\\b(?:sleep|benchmark)\\("),
+            Some(vec!["benchmark(".into(), "sleep(".into()])
+        );
+        assert_eq!(
+            lits("[Ss][Ee][Ll][Ee][Cc][Tt]"),
+            Some(vec!["select".into()])
+        );
         assert_eq!(lits("a|\\d+"), None);
         assert_eq!(lits("x*"), None);
-        assert_eq!(lits("(?:<script|javascript:)"), Some(vec!["<script".into(), "javascript:".into()]));
+        assert_eq!(
+            lits("(?:<script|javascript:)"),
+            Some(vec!["<script".into(), "javascript:".into()])
+        );
     }
 
     #[test]
@@ -243,7 +302,12 @@ mod tests {
             "(?i)<script[^>]*>",
             "(?:etc/passwd|/proc/self)",
         ];
-        let inputs = ["1 UNION  ALL select x", "<SCRIPT src=x>", "../../etc/passwd", "nothing here"];
+        let inputs = [
+            "1 UNION  ALL select x",
+            "<SCRIPT src=x>",
+            "../../etc/passwd",
+            "nothing here",
+        ];
         for p in patterns {
             let re = crate::operators::pcre::PcrePattern::new(p).unwrap();
             let pf = Prefilter::for_regex(p).expect("literals");

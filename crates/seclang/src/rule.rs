@@ -131,6 +131,14 @@ pub struct Rule {
     /// Literals one of which a value must contain for the operator to be
     /// worth running (never set for a negated operator).
     pub prefilter: Option<crate::prefilter::Prefilter>,
+    /// Index of this rule's bit in the prefilter banks (rules with a
+    /// prefilter only).
+    pub pf_idx: Option<u32>,
+    /// Rules with the same targets and chain share a group; a group whose
+    /// targets are all request or response data is scanned once per
+    /// transaction stage, and a rule none of whose literals occur anywhere
+    /// in it is not evaluated.
+    pub target_group: Option<u32>,
     pub multi_match: bool,
     pub capture: bool,
     pub setvars: Vec<SetVar>,

@@ -197,6 +197,10 @@ pub struct RuleSet {
     /// Rules that `SecRuleRemove*` took out: (id, phase, directive), for
     /// the debug trace.
     removed: Vec<(u32, Phase, &'static str)>,
+    /// Prefilter banks by transformation chain id.
+    pub(crate) banks: rustc_hash::FxHashMap<u32, crate::prefilter::Bank>,
+    /// Number of rules with a prefilter (bits per bank scan).
+    pub(crate) pf_count: usize,
 }
 
 impl RuleSet {
@@ -324,13 +328,20 @@ impl RuleSet {
                         ));
                     }
                     let phase = d.phase();
-                    let rule =
-                        compile_rule(&mut chains, d, phase, defaults[phase.index()].as_deref(), id, false)?;
+                    let rule = compile_rule(
+                        &mut chains,
+                        d,
+                        phase,
+                        defaults[phase.index()].as_deref(),
+                        id,
+                        false,
+                    )?;
                     rule_count += 1;
                     phases[phase.index()].push(Entry::Rule(rule));
                 }
             }
         }
+        let (banks, pf_count) = build_prefilters(&mut phases);
         let markers = std::array::from_fn(|i| {
             let mut m = HashMap::new();
             for (pos, e) in phases[i].iter().enumerate() {
@@ -347,8 +358,97 @@ impl RuleSet {
             markers,
             rule_count,
             removed,
+            banks,
+            pf_count,
         })
     }
+}
+
+/// Numbers every rule that has a prefilter, builds one bank per
+/// transformation chain, and sorts rules into target groups.
+fn build_prefilters(
+    phases: &mut [Vec<Entry>; 5],
+) -> (rustc_hash::FxHashMap<u32, crate::prefilter::Bank>, usize) {
+    use crate::variables::Var;
+    let mut next: u32 = 0;
+    let mut by_chain: HashMap<u32, Vec<(u32, Vec<Vec<u8>>)>> = HashMap::new();
+    let mut groups: HashMap<String, u32> = HashMap::new();
+    fn number(
+        rule: &mut Rule,
+        next: &mut u32,
+        by_chain: &mut HashMap<u32, Vec<(u32, Vec<Vec<u8>>)>>,
+    ) {
+        if let Some(pf) = &rule.prefilter {
+            rule.pf_idx = Some(*next);
+            by_chain
+                .entry(rule.chain_id)
+                .or_default()
+                .push((*next, pf.literals().to_vec()));
+            *next += 1;
+        }
+        if let Some(child) = rule.chained.as_deref_mut() {
+            number(child, next, by_chain);
+        }
+    }
+    for phase in phases.iter_mut() {
+        for e in phase.iter_mut() {
+            let Entry::Rule(rule) = e else { continue };
+            number(rule, &mut next, &mut by_chain);
+            let stable = |v: Var| {
+                !matches!(
+                    v,
+                    Var::Tx
+                        | Var::Ip
+                        | Var::Global
+                        | Var::Session
+                        | Var::User
+                        | Var::Resource
+                        | Var::Env
+                        | Var::MatchedVar
+                        | Var::MatchedVarName
+                        | Var::MatchedVars
+                        | Var::MatchedVarsNames
+                        | Var::Rule
+                        | Var::Duration
+                        | Var::HighestSeverity
+                        | Var::Time
+                        | Var::TimeDay
+                        | Var::TimeEpoch
+                        | Var::TimeHour
+                        | Var::TimeMin
+                        | Var::TimeMon
+                        | Var::TimeSec
+                        | Var::TimeWday
+                        | Var::TimeYear
+                        | Var::SessionId
+                        | Var::UserId
+                )
+            };
+            if rule.pf_idx.is_some()
+                && !rule.multi_match
+                && rule.targets.iter().all(|t| !t.count && stable(t.var))
+            {
+                let signature = format!(
+                    "{:?}|{}",
+                    rule.targets
+                        .iter()
+                        .map(|t| (t.var, t.selector.text().into_owned()))
+                        .collect::<Vec<_>>(),
+                    rule.chain_id
+                );
+                let n = groups.len() as u32;
+                rule.target_group = Some(*groups.entry(signature).or_insert(n));
+            }
+        }
+    }
+    let mut banks = rustc_hash::FxHashMap::default();
+    for (chain, rules) in by_chain {
+        let refs: Vec<(u32, &[Vec<u8>])> = rules.iter().map(|(i, l)| (*i, l.as_slice())).collect();
+        if let Some(bank) = crate::prefilter::Bank::new(&refs) {
+            banks.insert(chain, bank);
+        }
+    }
+    (banks, next as usize)
 }
 
 /// `SecRuleUpdateActionById`: new transformations, disruptive actions,
@@ -522,6 +622,8 @@ fn compile_rule(
             *chains.entry(names).or_insert(next)
         },
         prefilter,
+        pf_idx: None,
+        target_group: None,
         transformations,
         multi_match,
         capture,

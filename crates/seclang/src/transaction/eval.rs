@@ -179,6 +179,17 @@ fn evaluate_link(
             true
         }
         Some(op) => {
+            // A rule none of whose literals occurs in any value of its
+            // targets cannot match: skip it without looking further.
+            if let (Some(group), Some(pf)) = (rule.target_group, rule.pf_idx) {
+                if state.debug.is_none()
+                    && !group_may_match(rules, rule, group, pf, req, resp, state)
+                {
+                    state.matched.last = None;
+                    state.matched.all.clear();
+                    return false;
+                }
+            }
             let mut values: Vec<VarValue<'_>> = Vec::new();
             {
                 let view = TxView {
@@ -192,14 +203,19 @@ fn evaluate_link(
                     let start = values.len();
                     variables::collect(&view, t.var, &t.selector, &mut values);
                     // Exclusions first, then counting.
-                    let mut j = start;
-                    while j < values.len() {
-                        let v = &values[j];
-                        if excluded(rule, root, state, v.var, v.key.as_deref()) {
-                            values.remove(j);
-                        } else {
-                            j += 1;
+                    if !rule.exclusions.is_empty()
+                        || !state.removed_targets_by_id.is_empty()
+                        || !state.removed_targets_by_tag.is_empty()
+                    {
+                        let mut keep = start;
+                        for j in start..values.len() {
+                            let v = &values[j];
+                            if !excluded(rule, root, state, v.var, v.key.as_deref()) {
+                                values.swap(keep, j);
+                                keep += 1;
+                            }
                         }
+                        values.truncate(keep);
                     }
                     if t.count {
                         let n = values.len() - start;
@@ -252,8 +268,15 @@ fn evaluate_link(
                             String::from_utf8_lossy(&v.full_name())
                         )
                     });
-                    if let Some(pf) = &rule.prefilter {
-                        if !pf.may_match(candidate) {
+                    if let (Some(pf), Some(idx)) = (&rule.prefilter, rule.pf_idx) {
+                        let possible = match (&v.value, rule.multi_match) {
+                            (Cow::Borrowed(b), false) => {
+                                value_bits(rules, rule.chain_id, b, candidate, state)
+                                    .is_none_or(|bits| bit(bits, idx))
+                            }
+                            _ => pf.may_match(candidate),
+                        };
+                        if !possible {
                             continue;
                         }
                     }
@@ -341,6 +364,86 @@ fn trace_transformations(rule: &Rule, value: &[u8], state: &mut TxState) {
     }
 }
 
+fn bit(bits: &[u64], idx: u32) -> bool {
+    let i = idx as usize;
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+/// Which prefiltered rules of `chain` can match the transformed value of
+/// `original` (`transformed`), computed once per value and chain.
+fn value_bits<'s>(
+    rules: &RuleSet,
+    chain: u32,
+    original: &[u8],
+    transformed: &[u8],
+    state: &'s mut TxState,
+) -> Option<&'s [u64]> {
+    let bank = rules.banks.get(&chain)?;
+    let key = (original.as_ptr() as usize, original.len(), chain);
+    let words = rules.pf_count.div_ceil(64);
+    let entry = state.bank_bits.entry(key).or_insert_with(|| {
+        let mut bits = vec![0u64; words].into_boxed_slice();
+        bank.scan(transformed, &mut bits);
+        bits
+    });
+    Some(entry)
+}
+
+/// True when some value of the group's targets contains one of the
+/// rule's literals (after the group's transformations).
+fn group_may_match(
+    rules: &RuleSet,
+    rule: &Rule,
+    group: u32,
+    pf: u32,
+    req: &RequestData,
+    resp: &ResponseData,
+    state: &mut TxState,
+) -> bool {
+    let key = (group, state.data_gen);
+    if let Some(union) = state.group_bits.get(&key) {
+        return bit(union, pf);
+    }
+    let Some(bank) = rules.banks.get(&rule.chain_id) else {
+        return true;
+    };
+    let words = rules.pf_count.div_ceil(64);
+    let mut union = vec![0u64; words].into_boxed_slice();
+    let mut values: Vec<VarValue<'_>> = Vec::new();
+    {
+        let view = TxView {
+            req,
+            resp,
+            state,
+            rule: None,
+            web_app_id: "",
+        };
+        for t in &rule.targets {
+            variables::collect(&view, t.var, &t.selector, &mut values);
+        }
+    }
+    let mut candidates = Vec::with_capacity(1);
+    for v in &values {
+        transform(rule, &v.value, state, &mut candidates);
+        let Some(c) = candidates.first() else {
+            continue;
+        };
+        match &v.value {
+            Cow::Borrowed(b) => {
+                if let Some(bits) = value_bits(rules, rule.chain_id, b, c, state) {
+                    for (u, w) in union.iter_mut().zip(bits.iter()) {
+                        *u |= *w;
+                    }
+                }
+            }
+            Cow::Owned(_) => bank.scan(c, &mut union),
+        }
+    }
+    let result = bit(&union, pf);
+    state.group_bits.insert(key, union);
+    result
+}
+
 /// A value as the operator sees it after transformations.
 pub(super) enum Candidate<'v> {
     Borrowed(&'v [u8]),
@@ -380,7 +483,12 @@ fn apply_chain<'v>(rule: &Rule, value: &'v [u8]) -> Cow<'v, [u8]> {
 /// Values that live in the request or response for the whole transaction
 /// are transformed once per distinct chain and remembered (keyed by where
 /// the bytes live, which cannot change while the transaction runs).
-fn transform<'v>(rule: &Rule, value: &Cow<'v, [u8]>, state: &mut TxState, out: &mut Vec<Candidate<'v>>) {
+fn transform<'v>(
+    rule: &Rule,
+    value: &Cow<'v, [u8]>,
+    state: &mut TxState,
+    out: &mut Vec<Candidate<'v>>,
+) {
     out.clear();
     if rule.transformations.is_empty() {
         out.push(match value {

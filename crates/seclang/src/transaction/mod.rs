@@ -206,6 +206,13 @@ pub(crate) struct TxState {
     pub debug: Option<Vec<String>>,
     /// Transformed values, by (address, length, chain id) of the original.
     pub transform_cache: rustc_hash::FxHashMap<(usize, usize, u32), Option<std::sync::Arc<[u8]>>>,
+    /// Prefilter bank hits, by (address, length, chain id) of the original.
+    pub bank_bits: rustc_hash::FxHashMap<(usize, usize, u32), Box<[u64]>>,
+    /// Bank hits over a whole target group, by (group, data generation).
+    pub group_bits: rustc_hash::FxHashMap<(u32, u32), Box<[u64]>>,
+    /// Bumped whenever request or response data grows (body processed,
+    /// response headers, response body), so group hits are recomputed.
+    pub data_gen: u32,
 }
 
 impl TxState {
@@ -299,6 +306,9 @@ impl Transaction {
                 phase_allowed: false,
                 debug: None,
                 transform_cache: Default::default(),
+                bank_bits: Default::default(),
+                group_bits: Default::default(),
+                data_gen: 0,
             },
             rules,
             phases_done: 0,
@@ -442,6 +452,7 @@ impl Transaction {
         {
             self.run_body_processor();
         }
+        self.state.data_gen += 1;
         self.run_phase(Phase::RequestBody);
         self.state.intervention.as_ref()
     }
@@ -561,6 +572,7 @@ impl Transaction {
     ) -> Option<&Intervention> {
         self.resp.status = Some(status);
         self.resp.protocol = protocol.to_vec();
+        self.state.data_gen += 1;
         self.run_phase(Phase::ResponseHeaders);
         self.state.intervention.as_ref()
     }
@@ -619,6 +631,7 @@ impl Transaction {
     /// Runs phase 4 (over the body when it was wanted).
     pub fn process_response_body(&mut self) -> Option<&Intervention> {
         self.resp.body_inspected = self.wants_response_body();
+        self.state.data_gen += 1;
         if !self.response_type_inspected() {
             let ct = String::from_utf8_lossy(self.resp.content_type.as_deref().unwrap_or(b""))
                 .into_owned();
