@@ -271,6 +271,40 @@ impl Config {
     }
 }
 
+/// Where a command finds its state, from `--config FILE` and `--data DIR`
+/// (ARCHITECTURE.md contract): the configuration is `--config`, else
+/// `./rampart.toml` when present, else none; the data directory is
+/// `--data`, else the configuration's `server.data_dir`, else `./data`.
+#[derive(Debug, Clone)]
+pub struct StateLocation {
+    pub config: Option<Config>,
+    pub data_dir: PathBuf,
+}
+
+impl StateLocation {
+    pub fn resolve(
+        config: Option<&Path>,
+        data: Option<&Path>,
+    ) -> Result<StateLocation, ConfigError> {
+        let default_file = Path::new("rampart.toml");
+        let file = match config {
+            Some(f) => Some(f),
+            None if default_file.is_file() => Some(default_file),
+            None => None,
+        };
+        let mut config = file.map(Config::load).transpose()?;
+        let data_dir = match (data, &config) {
+            (Some(d), _) => d.to_path_buf(),
+            (None, Some(c)) => c.server.data_dir.clone(),
+            (None, None) => PathBuf::from("data"),
+        };
+        if let Some(c) = &mut config {
+            c.server.data_dir = data_dir.clone();
+        }
+        Ok(StateLocation { config, data_dir })
+    }
+}
+
 /// 1-based line and column (in characters) of byte `offset` in `text`.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
@@ -347,7 +381,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 hosts.push(h);
             }
             if hosts.is_empty() {
-                return self.err(hosts_span, "hosts is empty: list the names this site answers to");
+                return self.err(
+                    hosts_span,
+                    "hosts is empty: list the names this site answers to",
+                );
             }
             let name = match &site.name {
                 Some(n) => {
@@ -368,7 +405,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             };
             if names.insert(name.clone(), ()).is_some() {
                 let span = site.name.as_ref().map(|n| n.span()).unwrap_or(site_span);
-                return self.err(span, format!("two sites are named {name:?}: names must be unique"));
+                return self.err(
+                    span,
+                    format!("two sites are named {name:?}: names must be unique"),
+                );
             }
             for h in &hosts {
                 owner.insert(h.clone(), name.clone());
@@ -397,7 +437,11 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
     fn server(&self, s: FileServer, span: Range<usize>) -> Result<ServerConfig, ConfigError> {
         let https = self.addr(&s.https, "https")?;
         let http = s.http.as_ref().map(|a| self.addr(a, "http")).transpose()?;
-        let admin = s.admin.as_ref().map(|a| self.addr(a, "admin")).transpose()?;
+        let admin = s
+            .admin
+            .as_ref()
+            .map(|a| self.addr(a, "admin"))
+            .transpose()?;
         for (key, other) in [("http", &s.http), ("admin", &s.admin)] {
             if let Some(v) = other {
                 let a = self.addr(v, key)?;
@@ -419,12 +463,12 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 .or_else(|_| v.parse::<IpAddr>().map(IpNet::from));
             match net {
                 Ok(n) => trusted.push(n),
-                Err(_) => {
-                    return self.err(
-                        t.span(),
-                        format!("trusted_proxies: {v:?} is not an IP address or CIDR like \"10.0.0.0/8\""),
-                    )
-                }
+                Err(_) => return self.err(
+                    t.span(),
+                    format!(
+                        "trusted_proxies: {v:?} is not an IP address or CIDR like \"10.0.0.0/8\""
+                    ),
+                ),
             }
         }
         let data_dir = match &s.data_dir {
@@ -441,7 +485,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         };
         let max_header_bytes = match s.max_header_bytes {
             Some(n) if !(8192..=1 << 20).contains(n.get_ref()) => {
-                return self.err(n.span(), "max_header_bytes must be between 8192 and 1048576")
+                return self.err(
+                    n.span(),
+                    "max_header_bytes must be between 8192 and 1048576",
+                )
             }
             Some(n) => n.into_inner(),
             None => 64 * 1024,
@@ -477,7 +524,9 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                     && label.len() <= 63
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             });
         if !valid {
             let hint = if h.contains(':') {
@@ -487,7 +536,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             };
             return self.err(
                 host.span(),
-                format!("{:?} is not a host name or IP address{hint}", host.get_ref()),
+                format!(
+                    "{:?} is not a host name or IP address{hint}",
+                    host.get_ref()
+                ),
             );
         }
         Ok(h)
@@ -531,10 +583,14 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         let span = tls.span();
         let t = tls.into_inner();
         let self_signed = t.self_signed.as_ref().is_some_and(|s| *s.get_ref());
-        let chosen = [t.cert.is_some() || t.key.is_some(), self_signed, t.acme.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let chosen = [
+            t.cert.is_some() || t.key.is_some(),
+            self_signed,
+            t.acme.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if chosen != 1 {
             return self.err(
                 span,
@@ -563,7 +619,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
                 && !email.chars().any(|c| c.is_whitespace() || c == ',');
             if !valid_email {
-                return self.err(a.email.span(), format!("acme email {email:?} is not an e-mail address"));
+                return self.err(
+                    a.email.span(),
+                    format!("acme email {email:?} is not an e-mail address"),
+                );
             }
             let challenge = match a.challenge.as_ref().map(|c| c.get_ref().as_str()) {
                 None | Some("http-01") => AcmeChallenge::Http01,
@@ -619,7 +678,9 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         Ok(SecurityHeaders {
             hsts: h.hsts.unwrap_or(d.hsts),
             hsts_max_age: h.hsts_max_age.unwrap_or(d.hsts_max_age),
-            hsts_include_subdomains: h.hsts_include_subdomains.unwrap_or(d.hsts_include_subdomains),
+            hsts_include_subdomains: h
+                .hsts_include_subdomains
+                .unwrap_or(d.hsts_include_subdomains),
             hsts_preload: h.hsts_preload.unwrap_or(d.hsts_preload),
             nosniff: h.nosniff.unwrap_or(d.nosniff),
             referrer_policy: value(h.referrer_policy, d.referrer_policy, "referrer_policy")?,
@@ -695,12 +756,17 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
             "{GOOD}\n[[site]]\nname = \"two\"\nhosts = [\"other.example\", \"localhost\"]\nupstream = \"http://127.0.0.1:3001\"\ntls = {{ self_signed = true }}\n"
         );
         let e = parse(&dup).unwrap_err();
-        assert!(e.message.contains("already served by site \"shop.example\""), "{e}");
+        assert!(
+            e.message
+                .contains("already served by site \"shop.example\""),
+            "{e}"
+        );
         assert_eq!(e.position.unwrap().0, 15, "{e}");
 
         let e = parse(&GOOD.replace("http://127.0.0.1:3000", "ftp://x")).unwrap_err();
         assert!(e.message.contains("must start with http://"), "{e}");
-        let e = parse(&GOOD.replace("http://127.0.0.1:3000", "http://127.0.0.1:3000/shop")).unwrap_err();
+        let e = parse(&GOOD.replace("http://127.0.0.1:3000", "http://127.0.0.1:3000/shop"))
+            .unwrap_err();
         assert!(e.message.contains("path"), "{e}");
         let e = parse(&GOOD.replace("\"localhost\"", "\"localhost:80\"")).unwrap_err();
         assert!(e.message.contains("without a port"), "{e}");
@@ -737,7 +803,9 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
         assert!(e.message.contains("https:// URL"), "{e}");
         let e = acme("directory = \"https://ca.example/dir\", email = \"nobody\"");
         assert!(e.message.contains("not an e-mail"), "{e}");
-        let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"dns-01\"");
+        let e = acme(
+            "directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"dns-01\"",
+        );
         assert!(e.message.contains("http-01"), "{e}");
         let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"tls-alpn-01\"");
         assert!(e.message.contains("ACME not yet supported"), "{e}");

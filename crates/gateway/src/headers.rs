@@ -118,7 +118,13 @@ pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
 /// from `client` to `host`. From an untrusted client, whatever it sent in
 /// these headers is discarded first; from a trusted proxy, its values are
 /// kept and the client is appended.
-pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, host: &HeaderValue, tls: bool, trusted: bool) {
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    client: IpAddr,
+    host: &HeaderValue,
+    tls: bool,
+    trusted: bool,
+) {
     let proto = if tls { "https" } else { "http" };
     let client = match client {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(client),
@@ -198,7 +204,10 @@ impl SecurityHeaderSet {
             ));
         }
         if config.nosniff {
-            entries.push((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+            entries.push((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
         }
         if !config.referrer_policy.is_empty() {
             if let Ok(v) = HeaderValue::from_str(&config.referrer_policy) {
@@ -206,7 +215,9 @@ impl SecurityHeaderSet {
             }
         }
         if !config.frame_ancestors.is_empty() {
-            if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {}", config.frame_ancestors)) {
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("frame-ancestors {}", config.frame_ancestors))
+            {
                 entries.push((header::CONTENT_SECURITY_POLICY, v));
             }
         }
@@ -260,7 +271,10 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_go() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, X-Secret"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Secret"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert(header::TE, HeaderValue::from_static("trailers"));
@@ -289,13 +303,19 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "10.1.2.3");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "shop.example:8443");
-        assert_eq!(h["forwarded"], "for=10.1.2.3;host=\"shop.example:8443\";proto=https");
+        assert_eq!(
+            h["forwarded"],
+            "for=10.1.2.3;host=\"shop.example:8443\";proto=https"
+        );
 
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
         set_forwarded(&mut h, "::1".parse().unwrap(), &host, true, true);
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, ::1");
-        assert_eq!(h["forwarded"], "for=\"[::1]\";host=\"shop.example:8443\";proto=https");
+        assert_eq!(
+            h["forwarded"],
+            "for=\"[::1]\";host=\"shop.example:8443\";proto=https"
+        );
         let nets: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         assert!(is_trusted("10.9.9.9".parse().unwrap(), &nets));
         assert!(is_trusted("::ffff:10.9.9.9".parse().unwrap(), &nets));
@@ -311,9 +331,15 @@ mod tests {
         };
         let set = SecurityHeaderSet::new(&config);
         let mut h = HeaderMap::new();
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         set.apply(&mut h);
-        assert_eq!(h[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000; includeSubDomains; preload");
+        assert_eq!(
+            h[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000; includeSubDomains; preload"
+        );
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::CONTENT_SECURITY_POLICY], "frame-ancestors 'self'");
@@ -322,10 +348,19 @@ mod tests {
         config.nosniff = false;
         let set = SecurityHeaderSet::new(&config);
         let mut h = HeaderMap::new();
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
         set.apply(&mut h);
-        assert_eq!(h[header::REFERRER_POLICY], "strict-origin-when-cross-origin");
+        assert_eq!(
+            h[header::REFERRER_POLICY],
+            "strict-origin-when-cross-origin"
+        );
         assert_eq!(h.get_all(header::CONTENT_SECURITY_POLICY).iter().count(), 2);
         assert!(!h.contains_key(header::X_CONTENT_TYPE_OPTIONS));
     }

@@ -21,8 +21,9 @@ mod runtime;
 pub mod server;
 pub mod tls;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, StateLocation};
 pub use pipeline::{
-    BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder, RequestContext, Stage,
+    BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder,
+    RequestContext, Stage,
 };
 pub use server::{prepare_data_dir, serve, BoundAddresses, ConfigSource, Gateway, StartError};

@@ -215,12 +215,24 @@ mod tests {
         s.upstream_latency.observe(0.001);
         m.active_connections.inc();
         let text = m.render(3);
-        assert!(text.contains("rampart_requests_total{site=\"shop\",class=\"2xx\"} 2"), "{text}");
-        assert!(text.contains("rampart_requests_total{site=\"shop\",class=\"5xx\"} 1"), "{text}");
-        assert!(text.contains("rampart_blocked_total{site=\"shop\"} 1"), "{text}");
+        assert!(
+            text.contains("rampart_requests_total{site=\"shop\",class=\"2xx\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rampart_requests_total{site=\"shop\",class=\"5xx\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rampart_blocked_total{site=\"shop\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("rampart_events_dropped_total 3"), "{text}");
         assert!(text.contains("rampart_active_connections 1"), "{text}");
-        assert!(text.contains("rampart_upstream_latency_seconds_count{site=\"shop\"} 1"), "{text}");
+        assert!(
+            text.contains("rampart_upstream_latency_seconds_count{site=\"shop\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

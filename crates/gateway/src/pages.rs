@@ -11,10 +11,19 @@ use http::{header, HeaderValue, Response, StatusCode};
 /// customer can pass it on to the shop.
 pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Bytes> {
     let (title, text) = match status.as_u16() {
-        400 => ("Bad request", "Your browser sent a request this shop could not understand."),
+        400 => (
+            "Bad request",
+            "Your browser sent a request this shop could not understand.",
+        ),
         404 => ("Not found", "There is nothing at this address."),
-        413 => ("Request too large", "What you sent is larger than this shop accepts."),
-        421 => ("Unknown site", "This server does not host the site you asked for."),
+        413 => (
+            "Request too large",
+            "What you sent is larger than this shop accepts.",
+        ),
+        421 => (
+            "Unknown site",
+            "This server does not host the site you asked for.",
+        ),
         502 => (
             "The shop is unavailable",
             "The shop could not be reached just now. Please try again in a few minutes.",
@@ -23,7 +32,10 @@ pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Byte
             "The shop is taking too long",
             "The shop did not answer in time. Please try again in a few minutes.",
         ),
-        _ => ("Request refused", "This request was refused for security reasons."),
+        _ => (
+            "Request refused",
+            "This request was refused for security reasons.",
+        ),
     };
     let id = request_id.to_str().unwrap_or("");
     let body = format!(
@@ -41,7 +53,10 @@ small{{color:#6b7280}}</style></head>\n<body><main><h1>{title}</h1><p>{text}</p>
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::BAD_GATEWAY {
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
@@ -58,7 +73,10 @@ mod tests {
         let r = error_page(StatusCode::BAD_GATEWAY, &HeaderValue::from_static("req-1"));
         assert_eq!(r.status(), 502);
         let body = std::str::from_utf8(r.body()).unwrap();
-        assert!(body.contains("The shop is unavailable") && body.contains("req-1"), "{body}");
+        assert!(
+            body.contains("The shop is unavailable") && body.contains("req-1"),
+            "{body}"
+        );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
     }
 }

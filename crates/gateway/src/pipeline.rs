@@ -150,7 +150,11 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Whether this stage needs the request body buffered (called once per
     /// request with a body, after phase 1).
-    fn request_body_inspection(&self, _ctx: &RequestContext, _req: &request::Parts) -> BodyInspection {
+    fn request_body_inspection(
+        &self,
+        _ctx: &RequestContext,
+        _req: &request::Parts,
+    ) -> BodyInspection {
         BodyInspection::Skip
     }
 
@@ -173,7 +177,11 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Whether this stage needs the response body buffered (e.g. only for
     /// `text/html`).
-    fn response_body_inspection(&self, _ctx: &RequestContext, _resp: &response::Parts) -> BodyInspection {
+    fn response_body_inspection(
+        &self,
+        _ctx: &RequestContext,
+        _resp: &response::Parts,
+    ) -> BodyInspection {
         BodyInspection::Skip
     }
 
@@ -197,7 +205,9 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.stages.iter().map(|s| s.name())).finish()
+        f.debug_list()
+            .entries(self.stages.iter().map(|s| s.name()))
+            .finish()
     }
 }
 
@@ -224,7 +234,11 @@ impl Pipeline {
         Arc::new(move |_| Ok(self.clone()))
     }
 
-    pub(crate) fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision {
+    pub(crate) fn request_headers(
+        &self,
+        ctx: &mut RequestContext,
+        req: &mut request::Parts,
+    ) -> Decision {
         for stage in &self.stages {
             if let Decision::Respond(r) = stage.request_headers(ctx, req) {
                 return Decision::Respond(r);
@@ -233,7 +247,11 @@ impl Pipeline {
         Decision::Continue
     }
 
-    pub(crate) fn response_headers(&self, ctx: &mut RequestContext, resp: &mut response::Parts) -> Decision {
+    pub(crate) fn response_headers(
+        &self,
+        ctx: &mut RequestContext,
+        resp: &mut response::Parts,
+    ) -> Decision {
         for stage in &self.stages {
             if let Decision::Respond(r) = stage.response_headers(ctx, resp) {
                 return Decision::Respond(r);

@@ -37,7 +37,10 @@ pub(crate) struct ConnInfo {
 impl ConnInfo {
     fn client_ip(&self) -> IpAddr {
         match self.client.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(self.client.ip()),
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(self.client.ip()),
             v4 => v4,
         }
     }
@@ -51,7 +54,13 @@ struct Origin {
 }
 
 impl Origin {
-    fn event(&self, kind: &'static str, severity: Severity, conn: &ConnInfo, request_id: &HeaderValue) -> Event {
+    fn event(
+        &self,
+        kind: &'static str,
+        severity: Severity,
+        conn: &ConnInfo,
+        request_id: &HeaderValue,
+    ) -> Event {
         let mut e = Event::new(kind, severity);
         e.request_id = Some(request_id.to_str().unwrap_or("").to_string());
         e.client_ip = Some(conn.client_ip());
@@ -116,7 +125,11 @@ fn host_name(raw: &[u8]) -> Option<String> {
 }
 
 /// Adds what every HTTPS answer carries: security headers, request id.
-fn finish_headers(headers: &mut HeaderMap, security: &crate::headers::SecurityHeaderSet, request_id: &HeaderValue) {
+fn finish_headers(
+    headers: &mut HeaderMap,
+    security: &crate::headers::SecurityHeaderSet,
+    request_id: &HeaderValue,
+) {
     security.apply(headers);
     headers.insert(X_REQUEST_ID.clone(), request_id.clone());
 }
@@ -149,7 +162,9 @@ fn gateway_answer(
     if conn.tls {
         finish_headers(&mut parts.headers, security, request_id);
     } else {
-        parts.headers.insert(X_REQUEST_ID.clone(), request_id.clone());
+        parts
+            .headers
+            .insert(X_REQUEST_ID.clone(), request_id.clone());
     }
     if let Some(s) = site {
         s.metrics.count(status.as_u16());
@@ -167,11 +182,14 @@ fn stage_answer(
     resp: Response<Bytes>,
 ) -> Response<GatewayBody> {
     let (mut parts, bytes) = resp.into_parts();
-    let action = *ctx.findings.action.get_or_insert(if parts.status.is_redirection() {
-        Action::Redirect
-    } else {
-        Action::Block
-    });
+    let action = *ctx
+        .findings
+        .action
+        .get_or_insert(if parts.status.is_redirection() {
+            Action::Redirect
+        } else {
+            Action::Block
+        });
     if action == Action::Block {
         site.metrics.blocked.inc();
     }
@@ -231,13 +249,31 @@ pub(crate) async fn handle(
     let (host_value, host) = match request_host(req.uri(), req.headers()) {
         Ok(h) => h,
         Err(why) => {
-            let r = gateway_answer(&shared, &rt, None, &conn, &origin, &request_id, StatusCode::BAD_REQUEST, why.into());
+            let r = gateway_answer(
+                &shared,
+                &rt,
+                None,
+                &conn,
+                &origin,
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                why.into(),
+            );
             return Ok(r);
         }
     };
     let Some(site) = rt.site(&host).cloned() else {
         let why = format!("no site serves host {host:?}");
-        let r = gateway_answer(&shared, &rt, None, &conn, &origin, &request_id, StatusCode::MISDIRECTED_REQUEST, why);
+        let r = gateway_answer(
+            &shared,
+            &rt,
+            None,
+            &conn,
+            &origin,
+            &request_id,
+            StatusCode::MISDIRECTED_REQUEST,
+            why,
+        );
         return Ok(r);
     };
     let upgrade = req.version() == Version::HTTP_11 && headers::is_websocket_upgrade(req.headers());
@@ -254,7 +290,16 @@ pub(crate) async fn handle(
         state: http::Extensions::new(),
     };
     let answer = |status: StatusCode, why: String, ctx: &RequestContext| {
-        gateway_answer(&shared, &rt, Some(&site), &conn, &origin, &ctx.request_id, status, why)
+        gateway_answer(
+            &shared,
+            &rt,
+            Some(&site),
+            &conn,
+            &origin,
+            &ctx.request_id,
+            status,
+            why,
+        )
     };
 
     // Phase 1: request headers.
@@ -265,7 +310,11 @@ pub(crate) async fn handle(
     // Phase 2: request body (buffered only if a stage asked).
     let cap = site.config.max_request_body_bytes;
     if content_length(&parts.headers).is_some_and(|n| n > cap) {
-        return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, format!("request body over {cap} bytes"), &ctx));
+        return Ok(answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over {cap} bytes"),
+            &ctx,
+        ));
     }
     let body = if incoming.is_end_stream() {
         GatewayBody::Empty
@@ -287,8 +336,14 @@ pub(crate) async fn handle(
                         return Ok(answer(StatusCode::BAD_REQUEST, why, &ctx));
                     }
                     Ok(Buffered::Complete(bytes)) => {
-                        let mut b = BufferedBody { bytes, complete: true };
-                        if let Decision::Respond(r) = rt.pipeline.request_body(&need, &mut ctx, &mut parts, &mut b) {
+                        let mut b = BufferedBody {
+                            bytes,
+                            complete: true,
+                        };
+                        if let Decision::Respond(r) = rt
+                            .pipeline
+                            .request_body(&need, &mut ctx, &mut parts, &mut b)
+                        {
                             return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                         }
                         set_content_length(&mut parts.headers, b.bytes.len());
@@ -296,14 +351,18 @@ pub(crate) async fn handle(
                     }
                     Ok(Buffered::Prefix(prefix, rest, remaining)) => {
                         if need.reject_over_limit {
-                            let why = format!("request body over the inspection limit of {limit} bytes");
+                            let why =
+                                format!("request body over the inspection limit of {limit} bytes");
                             return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &ctx));
                         }
                         let mut b = BufferedBody {
                             bytes: prefix,
                             complete: false,
                         };
-                        if let Decision::Respond(r) = rt.pipeline.request_body(&need, &mut ctx, &mut parts, &mut b) {
+                        if let Decision::Respond(r) = rt
+                            .pipeline
+                            .request_body(&need, &mut ctx, &mut parts, &mut b)
+                        {
                             return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                         }
                         GatewayBody::Stream {
@@ -320,7 +379,11 @@ pub(crate) async fn handle(
     // To the store.
     let upstream_req = upstream_request(&rt, &site, &ctx, &host_value, parts, body, upgrade);
     let sent = Instant::now();
-    let result = tokio::time::timeout(site.config.response_timeout, site.client.request(upstream_req)).await;
+    let result = tokio::time::timeout(
+        site.config.response_timeout,
+        site.client.request(upstream_req),
+    )
+    .await;
     let mut resp = match result {
         Ok(Ok(resp)) => resp,
         Err(_) => {
@@ -341,11 +404,17 @@ pub(crate) async fn handle(
             } else {
                 StatusCode::BAD_GATEWAY
             };
-            let why = format!("store {}: {}", site.config.upstream.authority, error_chain(&e));
+            let why = format!(
+                "store {}: {}",
+                site.config.upstream.authority,
+                error_chain(&e)
+            );
             return Ok(answer(status, why, &ctx));
         }
     };
-    site.metrics.upstream_latency.observe(sent.elapsed().as_secs_f64());
+    site.metrics
+        .upstream_latency
+        .observe(sent.elapsed().as_secs_f64());
 
     // A WebSocket handshake the store accepted: tunnel bytes both ways.
     let tunnel = match client_upgrade {
@@ -384,12 +453,21 @@ pub(crate) async fn handle(
             let limit = need.limit.min(rt.server.inspection_buffer_bytes);
             match body::buffer(rbody, limit, None).await {
                 Err(e) => {
-                    let why = format!("store {} broke off its response: {e}", site.config.upstream.authority);
+                    let why = format!(
+                        "store {} broke off its response: {e}",
+                        site.config.upstream.authority
+                    );
                     return Ok(answer(StatusCode::BAD_GATEWAY, why, &ctx));
                 }
                 Ok(Buffered::Complete(bytes)) => {
-                    let mut b = BufferedBody { bytes, complete: true };
-                    if let Decision::Respond(r) = rt.pipeline.response_body(&need, &mut ctx, &mut rparts, &mut b) {
+                    let mut b = BufferedBody {
+                        bytes,
+                        complete: true,
+                    };
+                    if let Decision::Respond(r) =
+                        rt.pipeline
+                            .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                    {
                         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                     }
                     set_content_length(&mut rparts.headers, b.bytes.len());
@@ -397,14 +475,18 @@ pub(crate) async fn handle(
                 }
                 Ok(Buffered::Prefix(prefix, rest, _)) => {
                     if need.reject_over_limit {
-                        let why = format!("response body over the inspection limit of {limit} bytes");
+                        let why =
+                            format!("response body over the inspection limit of {limit} bytes");
                         return Ok(answer(StatusCode::BAD_GATEWAY, why, &ctx));
                     }
                     let mut b = BufferedBody {
                         bytes: prefix,
                         complete: false,
                     };
-                    if let Decision::Respond(r) = rt.pipeline.response_body(&need, &mut ctx, &mut rparts, &mut b) {
+                    if let Decision::Respond(r) =
+                        rt.pipeline
+                            .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                    {
                         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                     }
                     GatewayBody::Stream {
@@ -438,8 +520,16 @@ fn upstream_request(
     headers::strip_hop_by_hop(&mut parts.headers, upgrade);
     let trusted = !rt.server.trusted_proxies.is_empty()
         && headers::is_trusted(ctx.client_addr.ip(), &rt.server.trusted_proxies);
-    headers::set_forwarded(&mut parts.headers, ctx.client_addr.ip(), host, ctx.tls, trusted);
-    parts.headers.insert(X_REQUEST_ID.clone(), ctx.request_id.clone());
+    headers::set_forwarded(
+        &mut parts.headers,
+        ctx.client_addr.ip(),
+        host,
+        ctx.tls,
+        trusted,
+    );
+    parts
+        .headers
+        .insert(X_REQUEST_ID.clone(), ctx.request_id.clone());
     if !parts.headers.contains_key(header::HOST) {
         parts.headers.insert(header::HOST, host.clone());
     }
@@ -510,13 +600,31 @@ pub(crate) async fn redirect(
     let host = match request_host(req.uri(), req.headers()) {
         Ok((_, host)) => host,
         Err(why) => {
-            let r = gateway_answer(&shared, &rt, None, &conn, &origin, &request_id, StatusCode::BAD_REQUEST, why.into());
+            let r = gateway_answer(
+                &shared,
+                &rt,
+                None,
+                &conn,
+                &origin,
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                why.into(),
+            );
             return Ok(r);
         }
     };
     let Some(site) = rt.site(&host) else {
         let why = format!("no site serves host {host:?}");
-        let r = gateway_answer(&shared, &rt, None, &conn, &origin, &request_id, StatusCode::MISDIRECTED_REQUEST, why);
+        let r = gateway_answer(
+            &shared,
+            &rt,
+            None,
+            &conn,
+            &origin,
+            &request_id,
+            StatusCode::MISDIRECTED_REQUEST,
+            why,
+        );
         return Ok(r);
     };
     let host_part = if host.contains(':') {
@@ -529,7 +637,11 @@ pub(crate) async fn redirect(
     } else {
         format!(":{}", rt.https_port)
     };
-    let pq = req.uri().path_and_query().map(PathAndQuery::as_str).unwrap_or("/");
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(PathAndQuery::as_str)
+        .unwrap_or("/");
     let location = format!("https://{host_part}{port}{pq}");
     let status = if req.method() == Method::GET || req.method() == Method::HEAD {
         StatusCode::MOVED_PERMANENTLY
@@ -558,7 +670,10 @@ mod tests {
 
     #[test]
     fn host_names_parse() {
-        assert_eq!(host_name(b"Shop.Example:8443").as_deref(), Some("shop.example"));
+        assert_eq!(
+            host_name(b"Shop.Example:8443").as_deref(),
+            Some("shop.example")
+        );
         assert_eq!(host_name(b"shop.example.").as_deref(), Some("shop.example"));
         assert_eq!(host_name(b"127.0.0.1").as_deref(), Some("127.0.0.1"));
         assert_eq!(host_name(b"[::1]:443").as_deref(), Some("::1"));
@@ -574,11 +689,20 @@ mod tests {
     #[test]
     fn host_comes_from_authority_or_single_host_header() {
         let mut h = HeaderMap::new();
-        assert_eq!(request_host(&Uri::from_static("/"), &h), Err("no Host header"));
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &h),
+            Err("no Host header")
+        );
         h.append(header::HOST, HeaderValue::from_static("a.example"));
-        assert_eq!(request_host(&Uri::from_static("/"), &h).unwrap().1, "a.example");
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &h).unwrap().1,
+            "a.example"
+        );
         h.append(header::HOST, HeaderValue::from_static("b.example"));
-        assert_eq!(request_host(&Uri::from_static("/"), &h), Err("more than one Host header"));
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &h),
+            Err("more than one Host header")
+        );
         let uri = Uri::from_static("https://c.example:8443/x");
         assert_eq!(request_host(&uri, &h).unwrap().1, "c.example");
     }

@@ -48,7 +48,12 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    pub fn build(config: Config, pipeline: Pipeline, https_bound_port: u16, metrics: &Metrics) -> Runtime {
+    pub fn build(
+        config: Config,
+        pipeline: Pipeline,
+        https_bound_port: u16,
+        metrics: &Metrics,
+    ) -> Runtime {
         let mut by_host = HashMap::new();
         for site in &config.sites {
             let site_config = Arc::new(site.clone());

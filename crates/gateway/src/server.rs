@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
-use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -72,9 +72,15 @@ impl BoundAddresses {
 pub fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
     if !dir.is_dir() {
         if dir.exists() {
-            return Err(StartError(format!("data directory {} is not a directory", dir.display())));
+            return Err(StartError(format!(
+                "data directory {} is not a directory",
+                dir.display()
+            )));
         }
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
             return Err(StartError(format!(
                 "data directory {} does not exist and neither does its parent {}",
@@ -82,13 +88,22 @@ pub fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
                 parent.display()
             )));
         }
-        std::fs::create_dir(dir)
-            .map_err(|e| StartError(format!("cannot create data directory {}: {e}", dir.display())))?;
+        std::fs::create_dir(dir).map_err(|e| {
+            StartError(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
     }
     let probe = dir.join(".rampart-write-test");
     std::fs::write(&probe, b"")
         .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| StartError(format!("data directory {} is not writable: {e}", dir.display())))
+        .map_err(|e| {
+            StartError(format!(
+                "data directory {} is not writable: {e}",
+                dir.display()
+            ))
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,9 +153,14 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, StartError> {
 
 fn open_sinks(data_dir: &Path) -> Result<Vec<Box<dyn Sink>>, StartError> {
     let audit_path = data_dir.join("audit.jsonl");
-    let audit = AuditLog::open(&audit_path)
-        .map_err(|e| StartError(format!("cannot open audit log {}: {e}", audit_path.display())))?;
-    let store = EventStore::open(&data_dir.join("events.sqlite")).map_err(|e| StartError(e.to_string()))?;
+    let audit = AuditLog::open(&audit_path).map_err(|e| {
+        StartError(format!(
+            "cannot open audit log {}: {e}",
+            audit_path.display()
+        ))
+    })?;
+    let store =
+        EventStore::open(&data_dir.join("events.sqlite")).map_err(|e| StartError(e.to_string()))?;
     Ok(vec![Box::new(audit), Box::new(store)])
 }
 
@@ -179,7 +199,14 @@ impl Gateway {
         let cert_poll = tokio::spawn(poll_certificates(shared.clone()));
         let gw_parts = (shared.clone(), acceptor.clone(), graceful.clone());
         let spawn = |listener: TcpListener, configured: SocketAddr, kind: ListenerKind| {
-            spawn_listener(&gw_parts.0, &gw_parts.1, &gw_parts.2, listener, configured, kind)
+            spawn_listener(
+                &gw_parts.0,
+                &gw_parts.1,
+                &gw_parts.2,
+                listener,
+                configured,
+                kind,
+            )
         };
         let listeners = Listeners {
             https: spawn(https, config.server.https, ListenerKind::Https)?,
@@ -236,10 +263,14 @@ impl Gateway {
                 Event::new("config.reloaded", Severity::Notice)
                     .message(format!("configuration reloaded: {}", addrs.ready_line())),
             ),
-            Err(e) => self.shared.emit(
-                Event::new("config.reload_failed", Severity::Error)
-                    .message(format!("configuration not reloaded, the previous one stays: {e}")),
-            ),
+            Err(e) => {
+                self.shared
+                    .emit(
+                        Event::new("config.reload_failed", Severity::Error).message(format!(
+                            "configuration not reloaded, the previous one stays: {e}"
+                        )),
+                    )
+            }
         }
         result
     }
@@ -273,7 +304,10 @@ impl Gateway {
             _ => None,
         };
         let https_port = match &https_new {
-            Some(l) => l.local_addr().map_err(|e| StartError(e.to_string()))?.port(),
+            Some(l) => l
+                .local_addr()
+                .map_err(|e| StartError(e.to_string()))?
+                .port(),
             None => listeners.https.bound.port(),
         };
         self.shared.certs.replace_map(certs);
@@ -333,9 +367,13 @@ impl Gateway {
         let message = if drained {
             "gateway stopped; every request in flight finished".to_string()
         } else {
-            format!("gateway stopped; requests still running after {} ms were cut", drain.as_millis())
+            format!(
+                "gateway stopped; requests still running after {} ms were cut",
+                drain.as_millis()
+            )
         };
-        self.shared.emit(Event::new("gateway.stopped", Severity::Info).message(message));
+        self.shared
+            .emit(Event::new("gateway.stopped", Severity::Info).message(message));
         let bus = self.shared.events.clone();
         let _ = tokio::task::spawn_blocking(move || bus.flush()).await;
     }
@@ -407,17 +445,32 @@ impl Drop for ConnectionCount {
     }
 }
 
-async fn serve_tls(shared: Arc<Shared>, acceptor: TlsAcceptor, watcher: Watcher, tcp: TcpStream, conn: ConnInfo) {
+async fn serve_tls(
+    shared: Arc<Shared>,
+    acceptor: TlsAcceptor,
+    watcher: Watcher,
+    tcp: TcpStream,
+    conn: ConnInfo,
+) {
     let timeout = shared.runtime.load().server.tls_handshake_timeout;
     let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return handshake_failed(&shared, &conn, e.to_string()),
-        Err(_) => return handshake_failed(&shared, &conn, format!("no handshake within {} ms", timeout.as_millis())),
+        Err(_) => {
+            return handshake_failed(
+                &shared,
+                &conn,
+                format!("no handshake within {} ms", timeout.as_millis()),
+            )
+        }
     };
     let builder = shared.runtime.load().connection.clone();
     let svc_shared = shared.clone();
-    let svc = service_fn(move |req: Request<Incoming>| proxy::handle(svc_shared.clone(), conn, req));
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+    let svc =
+        service_fn(move |req: Request<Incoming>| proxy::handle(svc_shared.clone(), conn, req));
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+        .into_owned();
     if let Err(e) = watcher.watch(connection).await {
         connection_failed(&shared, &conn, e.as_ref());
     }
@@ -426,8 +479,11 @@ async fn serve_tls(shared: Arc<Shared>, acceptor: TlsAcceptor, watcher: Watcher,
 async fn serve_plain(shared: Arc<Shared>, watcher: Watcher, tcp: TcpStream, conn: ConnInfo) {
     let builder = shared.runtime.load().connection.clone();
     let svc_shared = shared.clone();
-    let svc = service_fn(move |req: Request<Incoming>| proxy::redirect(svc_shared.clone(), conn, req));
-    let connection = builder.serve_connection(TokioIo::new(tcp), svc).into_owned();
+    let svc =
+        service_fn(move |req: Request<Incoming>| proxy::redirect(svc_shared.clone(), conn, req));
+    let connection = builder
+        .serve_connection(TokioIo::new(tcp), svc)
+        .into_owned();
     if let Err(e) = watcher.watch(connection).await {
         connection_failed(&shared, &conn, e.as_ref());
     }
@@ -453,19 +509,29 @@ fn admin_page(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>>
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             shared.metrics.render(shared.events.dropped()),
         ),
-        "/healthz" => (StatusCode::OK, "text/plain; charset=utf-8", "ok\n".to_string()),
-        _ => (StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n".to_string()),
+        "/healthz" => (
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            "ok\n".to_string(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found: try /metrics or /healthz\n".to_string(),
+        ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
 fn handshake_failed(shared: &Shared, conn: &ConnInfo, why: String) {
     shared.metrics.tls_handshake_failures.inc();
     if let Some(suppressed) = shared.tls_failures.admit() {
-        let mut e = Event::new("tls.handshake_failed", Severity::Notice).message(format!("TLS handshake failed: {why}"));
+        let mut e = Event::new("tls.handshake_failed", Severity::Notice)
+            .message(format!("TLS handshake failed: {why}"));
         e.client_ip = Some(conn.client.ip());
         if suppressed > 0 {
             e.data = serde_json::json!({ "suppressed_since_last": suppressed });
@@ -514,8 +580,9 @@ async fn poll_certificates(shared: Arc<Shared>) {
                     e
                 }
                 CertReload::Failed { site, error } => {
-                    let mut e = Event::new("tls.cert_reload_failed", Severity::Error)
-                        .message(format!("certificate not reloaded, the previous one stays: {error}"));
+                    let mut e = Event::new("tls.cert_reload_failed", Severity::Error).message(
+                        format!("certificate not reloaded, the previous one stays: {error}"),
+                    );
                     e.site = Some(site);
                     e
                 }
@@ -540,7 +607,9 @@ pub async fn serve(
     on_ready: impl FnOnce(&BoundAddresses),
 ) -> Result<(), StartError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let sig = |kind: SignalKind| signal(kind).map_err(|e| StartError(format!("cannot handle signals: {e}")));
+    let sig = |kind: SignalKind| {
+        signal(kind).map_err(|e| StartError(format!("cannot handle signals: {e}")))
+    };
     let mut term = sig(SignalKind::terminate())?;
     let mut int = sig(SignalKind::interrupt())?;
     let mut hup = sig(SignalKind::hangup())?;

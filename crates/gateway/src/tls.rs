@@ -41,11 +41,12 @@ impl std::error::Error for CertError {}
 /// The rustls server configuration: TLS 1.2 and 1.3 only, ALPN `h2` and
 /// `http/1.1`, certificates from `resolver`.
 pub fn server_config(resolver: Arc<CertResolver>) -> Arc<rustls::ServerConfig> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .expect("ring supports TLS 1.2 and 1.3")
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_no_client_auth()
+            .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     if let Ok(ticketer) = provider::Ticketer::new() {
         config.ticketer = ticketer;
@@ -200,7 +201,11 @@ fn self_signed_files(site: &SiteConfig, data_dir: &Path) -> Result<(PathBuf, Pat
     let dir = data_dir.join("tls");
     let mut hosts = site.hosts.clone();
     hosts.sort();
-    let stem = format!("self-signed-{}-{:016x}", site.name, fnv1a(hosts.join(",").as_bytes()));
+    let stem = format!(
+        "self-signed-{}-{:016x}",
+        site.name,
+        fnv1a(hosts.join(",").as_bytes())
+    );
     let cert = dir.join(format!("{stem}.crt"));
     let key = dir.join(format!("{stem}.key"));
     if cert.exists() && key.exists() {
@@ -208,8 +213,12 @@ fn self_signed_files(site: &SiteConfig, data_dir: &Path) -> Result<(PathBuf, Pat
     }
     std::fs::create_dir_all(&dir)
         .map_err(|e| CertError(format!("cannot create {}: {e}", dir.display())))?;
-    let made = rcgen::generate_simple_self_signed(site.hosts.clone())
-        .map_err(|e| CertError(format!("site {:?}: cannot make a self-signed certificate: {e}", site.name)))?;
+    let made = rcgen::generate_simple_self_signed(site.hosts.clone()).map_err(|e| {
+        CertError(format!(
+            "site {:?}: cannot make a self-signed certificate: {e}",
+            site.name
+        ))
+    })?;
     write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(&cert, made.cert.pem())
         .map_err(|e| CertError(format!("cannot write {}: {e}", cert.display())))?;
@@ -233,6 +242,17 @@ fn fnv1a(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// Checks that every certificate given as files loads (for `rampart
+/// config check`); self-signed ones are made at start and not checked.
+pub fn check_certificate_files(sites: &[SiteConfig]) -> Result<(), CertError> {
+    for site in sites {
+        if let TlsSource::Files { cert, key } = &site.tls {
+            load_pair(cert, key).map_err(|e| CertError(format!("site {:?}: {e}", site.name)))?;
+        }
+    }
+    Ok(())
 }
 
 /// The certificates of all sites, by host name.
@@ -343,7 +363,11 @@ mod tests {
     #[test]
     fn self_signed_is_generated_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let s = site("shop", &["shop.example", "127.0.0.1"], TlsSource::SelfSigned);
+        let s = site(
+            "shop",
+            &["shop.example", "127.0.0.1"],
+            TlsSource::SelfSigned,
+        );
         let a = SiteCertificate::load(&s, dir.path()).unwrap();
         let b = SiteCertificate::load(&s, dir.path()).unwrap();
         assert_eq!(a.current().cert, b.current().cert);
@@ -351,7 +375,10 @@ mod tests {
         assert_eq!(files.len(), 2);
         use std::os::unix::fs::PermissionsExt;
         let key = a.files.as_ref().unwrap().1.clone();
-        assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let other = site("shop", &["other.example"], TlsSource::SelfSigned);
         let c = SiteCertificate::load(&other, dir.path()).unwrap();
         assert_ne!(a.current().cert, c.current().cert);
@@ -361,26 +388,46 @@ mod tests {
     fn file_reload_keeps_old_certificate_when_new_file_is_bad() {
         let dir = tempfile::tempdir().unwrap();
         // Make two self-signed pairs, then serve them as plain files.
-        let one = SiteCertificate::load(&site("a", &["a.example"], TlsSource::SelfSigned), dir.path()).unwrap();
-        let two = SiteCertificate::load(&site("b", &["b.example"], TlsSource::SelfSigned), dir.path()).unwrap();
+        let one = SiteCertificate::load(
+            &site("a", &["a.example"], TlsSource::SelfSigned),
+            dir.path(),
+        )
+        .unwrap();
+        let two = SiteCertificate::load(
+            &site("b", &["b.example"], TlsSource::SelfSigned),
+            dir.path(),
+        )
+        .unwrap();
         let (c1, k1) = one.files.clone().unwrap();
         let (c2, k2) = two.files.clone().unwrap();
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
         std::fs::copy(&c1, &cert).unwrap();
         std::fs::copy(&k1, &key).unwrap();
-        let s = site("shop", &["a.example"], TlsSource::Files { cert: cert.clone(), key: key.clone() });
+        let s = site(
+            "shop",
+            &["a.example"],
+            TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+        );
         let served = SiteCertificate::load(&s, dir.path()).unwrap();
         assert!(served.poll_files().is_none());
         let first = served.current();
 
         std::fs::write(&cert, "garbage, not PEM, and longer than before").unwrap();
         match served.poll_files() {
-            Some(CertReload::Failed { error, .. }) => assert!(error.0.contains("cert.pem"), "{error}"),
+            Some(CertReload::Failed { error, .. }) => {
+                assert!(error.0.contains("cert.pem"), "{error}")
+            }
             other => panic!("expected a failed reload, got {other:?}"),
         }
         assert_eq!(served.current().cert, first.cert);
-        assert!(served.poll_files().is_none(), "a failure is reported once per change");
+        assert!(
+            served.poll_files().is_none(),
+            "a failure is reported once per change"
+        );
 
         std::fs::copy(&c2, &cert).unwrap();
         std::fs::copy(&k2, &key).unwrap();
@@ -394,11 +441,30 @@ mod tests {
     #[test]
     fn mismatched_key_and_missing_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let one = SiteCertificate::load(&site("a", &["a.example"], TlsSource::SelfSigned), dir.path()).unwrap();
-        let two = SiteCertificate::load(&site("b", &["b.example"], TlsSource::SelfSigned), dir.path()).unwrap();
-        let e = load_pair(&one.files.as_ref().unwrap().0, &two.files.as_ref().unwrap().1).unwrap_err();
+        let one = SiteCertificate::load(
+            &site("a", &["a.example"], TlsSource::SelfSigned),
+            dir.path(),
+        )
+        .unwrap();
+        let two = SiteCertificate::load(
+            &site("b", &["b.example"], TlsSource::SelfSigned),
+            dir.path(),
+        )
+        .unwrap();
+        let e = load_pair(
+            &one.files.as_ref().unwrap().0,
+            &two.files.as_ref().unwrap().1,
+        )
+        .unwrap_err();
         assert!(e.0.contains("cannot be used together"), "{e}");
-        let e = load_pair(Path::new("/nonexistent/c.pem"), Path::new("/nonexistent/k.pem")).unwrap_err();
-        assert!(e.0.starts_with("certificate /nonexistent/c.pem: cannot read"), "{e}");
+        let e = load_pair(
+            Path::new("/nonexistent/c.pem"),
+            Path::new("/nonexistent/k.pem"),
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("certificate /nonexistent/c.pem: cannot read"),
+            "{e}"
+        );
     }
 }
