@@ -463,12 +463,14 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 .or_else(|_| v.parse::<IpAddr>().map(IpNet::from));
             match net {
                 Ok(n) => trusted.push(n),
-                Err(_) => return self.err(
-                    t.span(),
-                    format!(
+                Err(_) => {
+                    return self.err(
+                        t.span(),
+                        format!(
                         "trusted_proxies: {v:?} is not an IP address or CIDR like \"10.0.0.0/8\""
                     ),
-                ),
+                    )
+                }
             }
         }
         let data_dir = match &s.data_dir {
