@@ -60,7 +60,6 @@ nginx_conf backend "server { listen 127.0.0.1:$BACKEND; root $WORK/www; }"
 nginx_conf proxy "upstream store { server 127.0.0.1:$BACKEND; keepalive 64; }
     server {
         listen 127.0.0.1:$NGINX_TLS ssl;
-        http2 on;
         ssl_certificate $WORK/cert.pem;
         ssl_certificate_key $WORK/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
