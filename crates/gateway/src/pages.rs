@@ -16,6 +16,10 @@ pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Byte
             "Your browser sent a request this shop could not understand.",
         ),
         404 => ("Not found", "There is nothing at this address."),
+        405 => (
+            "Method not allowed",
+            "This shop does not accept that kind of request.",
+        ),
         413 => (
             "Request too large",
             "What you sent is larger than this shop accepts.",

@@ -276,6 +276,21 @@ pub(crate) async fn handle(
         );
         return Ok(r);
     };
+    if req.method() == Method::CONNECT {
+        // A store is not a forward proxy: tunnels are refused.
+        let why = "CONNECT is not allowed".to_string();
+        let r = gateway_answer(
+            &shared,
+            &rt,
+            Some(&site),
+            &conn,
+            &origin,
+            &request_id,
+            StatusCode::METHOD_NOT_ALLOWED,
+            why,
+        );
+        return Ok(r);
+    }
     let upgrade = req.version() == Version::HTTP_11 && headers::is_websocket_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, incoming) = req.into_parts();

@@ -198,7 +198,10 @@ async fn only_tls_1_2_and_1_3_are_accepted() {
         }
     }
     // A failed handshake is an event.
-    drop(gw);
+    assert!(tokio::task::spawn_blocking(move || gw.stop())
+        .await
+        .unwrap()
+        .success());
     let (code, out, _) = run(&[
         "events",
         "query",
@@ -531,6 +534,10 @@ async fn bad_requests_get_a_clear_4xx() {
         ),
         ("GET /a b HTTP/1.1\r\nHost: localhost\r\n\r\n", "400"),
         ("NOT HTTP AT ALL\r\n\r\n", "400"),
+        (
+            "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\nConnection: close\r\n\r\n",
+            "405",
+        ),
     ];
     for (text, status) in cases {
         let out = raw(text).await;
@@ -551,7 +558,10 @@ async fn bad_requests_get_a_clear_4xx() {
         "no bad request reaches the store"
     );
 
-    drop(gw);
+    assert!(tokio::task::spawn_blocking(move || gw.stop())
+        .await
+        .unwrap()
+        .success());
     let data = dir.path().join("data");
     let (_, out, _) = run(&["events", "query", "--data", data.to_str().unwrap()]);
     assert!(out.contains("http.malformed"), "{out}");
@@ -677,15 +687,10 @@ async fn sighup_reload_under_load_drops_nothing() {
     }
     assert_eq!(policy, "same-origin", "the last configuration is in force");
     let data = dir.path().join("data");
-    let (_, out, _) = run(&[
-        "events",
-        "query",
-        "--kind",
-        "config",
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert!(out.contains("config.reloaded"), "{out}");
+    let data_s = data.to_str().unwrap().to_string();
+    let query = || run(&["events", "query", "--kind", "config", "--data", &data_s]).1;
+    let reloaded = eventually(5, || query().contains("config.reloaded")).await;
+    assert!(reloaded, "{}", query());
     let status = gw.stop();
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
 }
