@@ -117,9 +117,24 @@ DURATION=3s; measure warm-nginx "https://127.0.0.1:$NGINX_TLS/page.html" >/dev/n
 measure warm-rampart "https://$RAMPART_ADDR/page.html" >/dev/null
 DURATION=$DURATION_FULL
 
-read -r _ N_RPS N_P50 N_P99 < <(measure nginx "https://127.0.0.1:$NGINX_TLS/page.html")
-read -r _ R_RPS R_P50 R_P99 < <(measure rampart "https://$RAMPART_ADDR/page.html")
-grep -q "Non-2xx" "$WORK/rampart.wrk" && { echo "bench: rampart answered errors:"; cat "$WORK/rampart.wrk"; exit 1; }
+# ROUNDS > 1 alternates the two proxies and reports each one's median
+# round, which evens out a machine that is busy with other work.
+ROUNDS=${ROUNDS:-1}
+: > "$WORK/nginx.rounds"; : > "$WORK/rampart.rounds"
+for round in $(seq "$ROUNDS"); do
+    measure nginx "https://127.0.0.1:$NGINX_TLS/page.html" >> "$WORK/nginx.rounds"
+    grep -q "Non-2xx\|Socket errors" "$WORK/nginx.wrk" && { echo "bench: nginx answered errors:"; cat "$WORK/nginx.wrk"; exit 1; }
+    measure rampart "https://$RAMPART_ADDR/page.html" >> "$WORK/rampart.rounds"
+    grep -q "Non-2xx\|Socket errors" "$WORK/rampart.wrk" && { echo "bench: rampart answered errors:"; cat "$WORK/rampart.wrk"; exit 1; }
+done
+median() { # $1: file, $2: column
+    sort -k"$2" -g "$1" | awk -v c="$2" '{ a[NR] = $c } END { print a[int((NR + 1) / 2)] }'
+}
+N_RPS=$(median "$WORK/nginx.rounds" 2); N_P50=$(median "$WORK/nginx.rounds" 3); N_P99=$(median "$WORK/nginx.rounds" 4)
+R_RPS=$(median "$WORK/rampart.rounds" 2); R_P50=$(median "$WORK/rampart.rounds" 3); R_P99=$(median "$WORK/rampart.rounds" 4)
+if [ "$ROUNDS" -gt 1 ]; then
+    echo "rounds (name req/s p50 p99):"; paste -d'\n' "$WORK/nginx.rounds" "$WORK/rampart.rounds" | sed 's/^/  /'
+fi
 
 printf '%-8s %12s %10s %10s\n' proxy 'req/s' 'p50 (us)' 'p99 (us)'
 printf '%-8s %12.0f %10.0f %10.0f\n' nginx "$N_RPS" "$N_P50" "$N_P99"
