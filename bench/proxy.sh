@@ -11,7 +11,12 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-16}
-for tool in nginx wrk openssl taskset; do
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >&2
+    fi
+fi
+for tool in nginx wrk openssl taskset curl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx wrk)" >&2; exit 2; }
 done
 
