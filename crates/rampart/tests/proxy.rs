@@ -790,3 +790,21 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     // No new connections after shutdown.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_headers_is_cut_off() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(store.addr, "").replace("data_dir", "header_read_timeout_ms = 300\ndata_dir");
+    let gw = Rampart::start(dir.path(), &text);
+    let (mut tls, _, _) = tls_connect(gw.https, "localhost", &[b"http/1.1"]).await;
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: local")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the gateway must close a slow connection");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(store.received().is_empty());
+}
