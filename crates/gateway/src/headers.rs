@@ -73,6 +73,10 @@ fn connection_has(headers: &HeaderMap, token: &[u8]) -> bool {
 /// header the `Connection` header names. With `upgrade`, `Connection:
 /// upgrade` and `Upgrade` are kept for a protocol switch.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    // Most messages carry none: one pass over the names, no hashing.
+    if !upgrade && !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -105,6 +109,31 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    *name == header::CONNECTION
+        || *name == header::TE
+        || *name == header::TRAILER
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || *name == header::PROXY_AUTHENTICATE
+        || *name == header::PROXY_AUTHORIZATION
+        || *name == KEEP_ALIVE
+        || *name == PROXY_CONNECTION
+}
+
+/// A header value formatted on the stack when it fits (one allocation, in
+/// `HeaderValue`, instead of two).
+fn formatted(args: std::fmt::Arguments<'_>) -> Option<HeaderValue> {
+    use std::io::Write;
+    let mut buf = [0u8; 256];
+    let mut cursor = &mut buf[..];
+    if cursor.write_fmt(args).is_ok() {
+        let len = 256 - cursor.len();
+        return HeaderValue::from_bytes(&buf[..len]).ok();
+    }
+    HeaderValue::from_str(&args.to_string()).ok()
+}
+
 /// True if `ip` is one of the configured trusted proxies.
 pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     let ip = match ip {
@@ -130,16 +159,18 @@ pub fn set_forwarded(
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(client),
         v4 => v4,
     };
-    let ip = client.to_string();
-    let node = match client {
-        IpAddr::V4(_) => ip.clone(),
-        IpAddr::V6(_) => format!("\"[{ip}]\""),
-    };
     let host_str = host.to_str().unwrap_or("");
-    let forwarded = format!("for={node};host=\"{host_str}\";proto={proto}");
+    let forwarded = match client {
+        IpAddr::V4(ip) => formatted(format_args!("for={ip};host=\"{host_str}\";proto={proto}")),
+        IpAddr::V6(ip) => formatted(format_args!(
+            "for=\"[{ip}]\";host=\"{host_str}\";proto={proto}"
+        )),
+    };
     if trusted {
-        append_list(headers, &X_FORWARDED_FOR, &ip);
-        append_list(headers, &FORWARDED, &forwarded);
+        append_list(headers, &X_FORWARDED_FOR, &client.to_string());
+        if let Some(f) = &forwarded {
+            append_list(headers, &FORWARDED, f.to_str().unwrap_or(""));
+        }
         if !headers.contains_key(&X_FORWARDED_PROTO) {
             headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
         }
@@ -147,8 +178,14 @@ pub fn set_forwarded(
             headers.insert(X_FORWARDED_HOST.clone(), host.clone());
         }
     } else {
-        set(headers, &X_FORWARDED_FOR, &ip);
-        set(headers, &FORWARDED, &forwarded);
+        match formatted(format_args!("{client}")) {
+            Some(v) => headers.insert(X_FORWARDED_FOR.clone(), v),
+            None => headers.remove(&X_FORWARDED_FOR),
+        };
+        match forwarded {
+            Some(v) => headers.insert(FORWARDED.clone(), v),
+            None => headers.remove(&FORWARDED),
+        };
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
         headers.insert(X_FORWARDED_HOST.clone(), host.clone());
     }
@@ -315,6 +352,19 @@ mod tests {
         assert_eq!(
             h["forwarded"],
             "for=\"[::1]\";host=\"shop.example:8443\";proto=https"
+        );
+        let long = "a".repeat(300);
+        let mut h = HeaderMap::new();
+        set_forwarded(
+            &mut h,
+            "10.1.2.3".parse().unwrap(),
+            &HeaderValue::from_str(&long).unwrap(),
+            false,
+            false,
+        );
+        assert_eq!(
+            h["forwarded"],
+            format!("for=10.1.2.3;host=\"{long}\";proto=http").as_str()
         );
         let nets: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         assert!(is_trusted("10.9.9.9".parse().unwrap(), &nets));
