@@ -32,7 +32,15 @@ impl Sink for AuditLog {
 
     fn write(&mut self, batch: &[Event]) -> Result<(), String> {
         for e in batch.iter().filter(|e| e.belongs_in_audit_log()) {
-            serde_json::to_writer(&mut self.out, e).map_err(|e| e.to_string())?;
+            // Every contract field is present on every line, even when
+            // empty (the event itself omits empty fields).
+            let mut line = serde_json::to_value(e).map_err(|e| e.to_string())?;
+            if let Some(obj) = line.as_object_mut() {
+                obj.entry("rules").or_insert_with(|| serde_json::json!([]));
+                obj.entry("anomaly_score")
+                    .or_insert_with(|| serde_json::json!(0));
+            }
+            serde_json::to_writer(&mut self.out, &line).map_err(|e| e.to_string())?;
             self.out
                 .write_all(b"\n")
                 .map_err(|e| format!("{}: {e}", self.path.display()))?;
@@ -68,12 +76,17 @@ mod tests {
         matched.status = Some(403);
         matched.anomaly_score = Some(5);
         bus.emit(matched);
+        let mut refused = Event::new("request", Severity::Notice);
+        refused.request_id = Some("c".into());
+        refused.action = Some(Action::Block);
+        refused.status = Some(413);
+        bus.emit(refused);
         bus.flush();
         drop(bus);
         dispatcher.shutdown();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines.len(), 2, "{text}");
         let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(v["request_id"], "b");
         assert_eq!(v["rules"][0], 942100);
@@ -81,5 +94,8 @@ mod tests {
         assert_eq!(v["status"], 403);
         assert_eq!(v["anomaly_score"], 5);
         assert!(v["time"].as_str().unwrap().contains('T'));
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(v["rules"], serde_json::json!([]));
+        assert_eq!(v["anomaly_score"], 0);
     }
 }

@@ -119,6 +119,53 @@ impl Event {
         self
     }
 
+    /// One line for a person: time, severity, kind, then whichever request
+    /// fields are set, then the message.
+    pub fn to_line(&self) -> String {
+        use std::fmt::Write;
+        let time = self
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| self.time.to_string());
+        let mut line = format!("{time} {:<8} {}", self.severity.as_str(), self.kind);
+        if let Some(site) = &self.site {
+            let _ = write!(line, " site={site}");
+        }
+        if let Some(id) = &self.request_id {
+            let _ = write!(line, " request_id={id}");
+        }
+        if let Some(ip) = &self.client_ip {
+            let _ = write!(line, " client={ip}");
+        }
+        if let (Some(m), Some(u)) = (&self.method, &self.uri) {
+            let _ = write!(line, " \"{m} {u}\"");
+        }
+        if let Some(status) = self.status {
+            let _ = write!(line, " status={status}");
+        }
+        if let Some(action) = self.action {
+            let _ = write!(
+                line,
+                " action={}",
+                serde_json::to_value(action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            );
+        }
+        if !self.rules.is_empty() {
+            let ids: Vec<String> = self.rules.iter().map(u32::to_string).collect();
+            let _ = write!(line, " rules={}", ids.join(","));
+        }
+        if let Some(score) = self.anomaly_score {
+            let _ = write!(line, " score={score}");
+        }
+        if !self.message.is_empty() {
+            let _ = write!(line, " - {}", self.message.replace(['\n', '\r'], " "));
+        }
+        line
+    }
+
     /// True for events that describe one HTTP request (they carry a
     /// request id).
     pub fn is_request(&self) -> bool {
@@ -129,5 +176,23 @@ impl Event {
     /// which was blocked.
     pub fn belongs_in_audit_log(&self) -> bool {
         self.is_request() && (!self.rules.is_empty() || self.action == Some(Action::Block))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_shows_the_set_fields() {
+        let mut e = Event::new("upstream.error", Severity::Error).message("store down\nnow");
+        e.site = Some("shop".into());
+        e.request_id = Some("r1".into());
+        e.method = Some("GET".into());
+        e.uri = Some("/x?a=1".into());
+        e.status = Some(502);
+        e.action = Some(Action::Error);
+        let line = e.to_line();
+        assert!(line.contains(" error    upstream.error site=shop request_id=r1 \"GET /x?a=1\" status=502 action=error - store down now"), "{line}");
     }
 }

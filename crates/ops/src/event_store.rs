@@ -198,6 +198,35 @@ impl EventStore {
     }
 }
 
+/// Parses the `--since` of `rampart events`: an age such as `90s`, `15m`,
+/// `1h`, `2d`, `1w` (counted back from `now`), or an RFC 3339 time.
+pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    let t = text.trim();
+    if let Ok(at) = OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339) {
+        return Ok(at);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("--since {text:?}: expected an age like 30m, 1h, 2d or a time like 2026-01-31T12:00:00Z"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(format!(
+                "--since {text:?}: unknown unit {unit:?}; use s, m, h, d or w"
+            ))
+        }
+    };
+    n.checked_mul(seconds)
+        .and_then(|s| now.checked_sub(time::Duration::seconds(s)))
+        .ok_or_else(|| format!("--since {text:?}: too far back"))
+}
+
 const ALL_SEVERITIES: [Severity; 6] = [
     Severity::Debug,
     Severity::Info,
@@ -281,6 +310,33 @@ mod tests {
             })
             .unwrap();
         assert_eq!(after.len(), 1);
+    }
+
+    #[test]
+    fn since_accepts_ages_and_times() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        assert_eq!(
+            parse_since("1h", now).unwrap().unix_timestamp(),
+            1_000_000 - 3600
+        );
+        assert_eq!(
+            parse_since("30m", now).unwrap().unix_timestamp(),
+            1_000_000 - 1800
+        );
+        assert_eq!(
+            parse_since("2d", now).unwrap().unix_timestamp(),
+            1_000_000 - 172_800
+        );
+        assert_eq!(
+            parse_since("1970-01-02T00:00:00Z", now)
+                .unwrap()
+                .unix_timestamp(),
+            86_400
+        );
+        assert!(parse_since("1y", now).unwrap_err().contains("unknown unit"));
+        assert!(parse_since("soon", now)
+            .unwrap_err()
+            .contains("expected an age"));
     }
 
     #[test]

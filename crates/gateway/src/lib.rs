@@ -1,0 +1,29 @@
+//! `gateway`: the part of Rampart that stands in front of a store. It
+//! terminates TLS, redirects plain HTTP to HTTPS, runs the stage pipeline
+//! on every request and forwards what passes to the store, streaming.
+//!
+//! Owns: listeners, TLS and certificates, proxying, the stage pipeline,
+//! request ids, security headers, gateway metrics. Must not: know rule
+//! semantics (stages bring those) or how events are persisted (the `ops`
+//! sinks do).
+//!
+//! Start here: [`pipeline`] for the order of a request and the [`Stage`]
+//! contract; [`serve`] to run a gateway from a [`Config`] until a signal.
+
+pub mod body;
+pub mod config;
+pub mod headers;
+pub mod metrics;
+pub mod pages;
+pub mod pipeline;
+mod proxy;
+mod runtime;
+pub mod server;
+pub mod tls;
+
+pub use config::{Config, ConfigError, StateLocation};
+pub use pipeline::{
+    BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder,
+    RequestContext, Stage,
+};
+pub use server::{prepare_data_dir, serve, BoundAddresses, ConfigSource, Gateway, StartError};

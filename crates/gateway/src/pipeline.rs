@@ -1,0 +1,322 @@
+//! The stage pipeline: the contract every inspection stage (WAF, rate
+//! limit, access gate, tokenization, DLP, ...) follows, and the
+//! per-request context they share.
+//!
+//! Owns: the order of phases and what a stage may do in each. Must not:
+//! know any particular stage, or do I/O itself (`proxy` drives it).
+//!
+//! # Order of one request (HTTPS listener)
+//!
+//! 1. The gateway resolves the site from the Host, assigns the request id
+//!    and builds a [`RequestContext`].
+//! 2. **Request headers**: [`Stage::request_headers`] of every stage, in
+//!    list order. A stage may rewrite the request head in place (add or
+//!    remove headers, change the path) and return [`Decision::Continue`],
+//!    or answer with [`Decision::Respond`] (block, challenge, redirect):
+//!    later stages are skipped and nothing reaches the store.
+//! 3. **Request body**: each stage says, through
+//!    [`Stage::request_body_inspection`], whether it needs the body. Only
+//!    if one does is the body buffered, up to the smallest limit asked for
+//!    (and never beyond `server.inspection_buffer_bytes`). Over the limit,
+//!    [`OverLimit::Reject`] from any stage answers 413; otherwise the
+//!    stages see the first bytes (`complete == false`) and the rest
+//!    streams to the store untouched. Then [`Stage::request_body`] runs for
+//!    the stages that asked. The store is contacted **only after** this
+//!    phase decided: a blocked POST never reaches it. When no stage asks,
+//!    the body streams through without being buffered.
+//! 4. The request goes to the store (hop-by-hop headers removed,
+//!    `X-Forwarded-*`, `Forwarded` and `X-Request-Id` set).
+//! 5. **Response headers**: [`Stage::response_headers`] of every stage,
+//!    before any byte of the response leaves. `Respond` replaces the
+//!    store's response.
+//! 6. **Response body**: as for requests, through
+//!    [`Stage::response_body_inspection`] (which sees the response head,
+//!    so it can ask only for, say, `text/html`) and
+//!    [`Stage::response_body`]. Buffering happens before the response
+//!    headers are sent, so a late block is still a clean response.
+//! 7. The gateway adds the security headers and `X-Request-Id`, and emits a
+//!    `request` event if the request is notable (a rule matched, it was
+//!    blocked, or the gateway itself answered with an error).
+//!
+//! A stage records what it found in [`RequestContext::findings`] (rule ids,
+//! anomaly score, action): that is what the audit log line says. A stage
+//! keeps its own per-request state in [`RequestContext::state`], keyed by a
+//! type of its own.
+//!
+//! Phases are plain functions, not `async`: they run on the request's task
+//! and must not block (no file or network I/O). That keeps the hot path
+//! free of allocations for futures.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{request, response, HeaderValue, Response};
+use ops::Action;
+
+use crate::config::SiteConfig;
+
+/// What a stage decided in one phase.
+#[derive(Debug)]
+pub enum Decision {
+    /// Go on (the stage may have rewritten the message in place).
+    Continue,
+    /// Answer the client with this response now; the store is not
+    /// contacted (or, in response phases, its response is discarded). The
+    /// gateway adds the security headers and `X-Request-Id`.
+    Respond(Response<Bytes>),
+}
+
+/// Whether a stage needs a body in hand before it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyInspection {
+    /// Stream the body; the body phase is not called for this stage.
+    Skip,
+    /// Buffer up to `limit` bytes before calling the body phase.
+    Buffer { limit: usize, over_limit: OverLimit },
+}
+
+/// What to do with a body longer than the buffering limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    /// Refuse the request with 413 (for responses: 502, the store sent
+    /// something that cannot be inspected).
+    Reject,
+    /// Inspect the first bytes and pass the rest untouched.
+    InspectPrefix,
+}
+
+/// A buffered body handed to a body phase.
+#[derive(Debug)]
+pub struct BufferedBody {
+    /// The bytes read so far. A stage may replace them (the gateway fixes
+    /// `Content-Length`).
+    pub bytes: Bytes,
+    /// False when the body was longer than the limit and only its
+    /// beginning is here ([`OverLimit::InspectPrefix`]); rewriting is then
+    /// not allowed.
+    pub complete: bool,
+}
+
+/// What the stages found, as the audit log reports it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Findings {
+    /// Ids of the rules that matched.
+    pub rules: Vec<u32>,
+    /// Anomaly score, when the stage scores.
+    pub anomaly_score: Option<i64>,
+    /// The action taken; filled in by the gateway when a stage responds
+    /// without setting it (3xx: redirect, otherwise block).
+    pub action: Option<Action>,
+    /// A sentence for the audit trail (which stage, why).
+    pub message: String,
+}
+
+/// Everything about one request that outlives a single phase.
+pub struct RequestContext {
+    /// `X-Request-Id`: the client's when well-formed, else generated.
+    pub request_id: HeaderValue,
+    pub client_addr: SocketAddr,
+    pub server_addr: SocketAddr,
+    /// True on the HTTPS listener.
+    pub tls: bool,
+    /// The site the Host named.
+    pub site: Arc<SiteConfig>,
+    /// When the gateway received the request head.
+    pub started: Instant,
+    pub findings: Findings,
+    /// Per-stage state, keyed by a type private to each stage.
+    pub state: http::Extensions,
+}
+
+impl RequestContext {
+    /// The request id as text.
+    pub fn request_id(&self) -> &str {
+        self.request_id.to_str().unwrap_or("")
+    }
+}
+
+/// One inspection stage. Every method has a do-nothing default, so a stage
+/// implements only the phases it cares about.
+pub trait Stage: Send + Sync + 'static {
+    /// Short name for events and logs, e.g. `waf`.
+    fn name(&self) -> &'static str;
+
+    /// Phase 1, after the request head arrived and before anything else.
+    fn request_headers(&self, _ctx: &mut RequestContext, _req: &mut request::Parts) -> Decision {
+        Decision::Continue
+    }
+
+    /// Whether this stage needs the request body buffered (called once per
+    /// request with a body, after phase 1).
+    fn request_body_inspection(
+        &self,
+        _ctx: &RequestContext,
+        _req: &request::Parts,
+    ) -> BodyInspection {
+        BodyInspection::Skip
+    }
+
+    /// Phase 2, with the buffered body; only for stages that asked. The
+    /// request has not reached the store yet.
+    fn request_body(
+        &self,
+        _ctx: &mut RequestContext,
+        _req: &mut request::Parts,
+        _body: &mut BufferedBody,
+    ) -> Decision {
+        Decision::Continue
+    }
+
+    /// Phase 3, after the store's response head arrived and before any of
+    /// it is sent to the client.
+    fn response_headers(&self, _ctx: &mut RequestContext, _resp: &mut response::Parts) -> Decision {
+        Decision::Continue
+    }
+
+    /// Whether this stage needs the response body buffered (e.g. only for
+    /// `text/html`).
+    fn response_body_inspection(
+        &self,
+        _ctx: &RequestContext,
+        _resp: &response::Parts,
+    ) -> BodyInspection {
+        BodyInspection::Skip
+    }
+
+    /// Phase 4, with the buffered response body; only for stages that
+    /// asked. Nothing of the response has been sent yet.
+    fn response_body(
+        &self,
+        _ctx: &mut RequestContext,
+        _resp: &mut response::Parts,
+        _body: &mut BufferedBody,
+    ) -> Decision {
+        Decision::Continue
+    }
+}
+
+/// The ordered list of stages a gateway runs.
+#[derive(Clone, Default)]
+pub struct Pipeline {
+    stages: Vec<Arc<dyn Stage>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.stages.iter().map(|s| s.name()))
+            .finish()
+    }
+}
+
+/// Builds the pipeline from the configuration, at start and on each
+/// reload (so a stage such as the WAF can reload its rules).
+pub type PipelineBuilder =
+    Arc<dyn Fn(&crate::config::Config) -> Result<Pipeline, String> + Send + Sync>;
+
+impl Pipeline {
+    pub fn new(stages: Vec<Arc<dyn Stage>>) -> Self {
+        Pipeline { stages }
+    }
+
+    pub fn stages(&self) -> &[Arc<dyn Stage>] {
+        &self.stages
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// A builder that always yields this pipeline.
+    pub fn fixed(self) -> PipelineBuilder {
+        Arc::new(move |_| Ok(self.clone()))
+    }
+
+    pub(crate) fn request_headers(
+        &self,
+        ctx: &mut RequestContext,
+        req: &mut request::Parts,
+    ) -> Decision {
+        for stage in &self.stages {
+            if let Decision::Respond(r) = stage.request_headers(ctx, req) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+
+    pub(crate) fn response_headers(
+        &self,
+        ctx: &mut RequestContext,
+        resp: &mut response::Parts,
+    ) -> Decision {
+        for stage in &self.stages {
+            if let Decision::Respond(r) = stage.response_headers(ctx, resp) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+
+    /// The combined body need of all stages: which stages asked (bit set
+    /// by index), the smallest limit, and whether any rejects over it.
+    pub(crate) fn body_need<F>(&self, ask: F) -> Option<BodyNeed>
+    where
+        F: Fn(&dyn Stage) -> BodyInspection,
+    {
+        let mut need: Option<BodyNeed> = None;
+        for (i, stage) in self.stages.iter().enumerate() {
+            if let BodyInspection::Buffer { limit, over_limit } = ask(stage.as_ref()) {
+                let n = need.get_or_insert(BodyNeed {
+                    stages: Vec::new(),
+                    limit,
+                    reject_over_limit: false,
+                });
+                n.stages.push(i);
+                n.limit = n.limit.min(limit);
+                n.reject_over_limit |= over_limit == OverLimit::Reject;
+            }
+        }
+        need
+    }
+
+    pub(crate) fn request_body(
+        &self,
+        need: &BodyNeed,
+        ctx: &mut RequestContext,
+        req: &mut request::Parts,
+        body: &mut BufferedBody,
+    ) -> Decision {
+        for &i in &need.stages {
+            if let Decision::Respond(r) = self.stages[i].request_body(ctx, req, body) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+
+    pub(crate) fn response_body(
+        &self,
+        need: &BodyNeed,
+        ctx: &mut RequestContext,
+        resp: &mut response::Parts,
+        body: &mut BufferedBody,
+    ) -> Decision {
+        for &i in &need.stages {
+            if let Decision::Respond(r) = self.stages[i].response_body(ctx, resp, body) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+}
+
+/// The stages that asked for a body and on what terms.
+#[derive(Debug)]
+pub(crate) struct BodyNeed {
+    pub stages: Vec<usize>,
+    pub limit: usize,
+    pub reject_over_limit: bool,
+}
