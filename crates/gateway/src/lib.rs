@@ -19,6 +19,7 @@ pub mod pipeline;
 mod proxy;
 mod runtime;
 pub mod server;
+pub mod stages;
 pub mod tls;
 
 pub use config::{Config, ConfigError, StateLocation};
