@@ -120,7 +120,12 @@ impl<'de> Visitor<'de> for Node<'_> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let mut path = self.path.clone();
             path.push(b'.');
-            path.extend_from_slice(key.as_bytes());
+            // ModSecurity names an empty key `empty-key`.
+            path.extend_from_slice(if key.is_empty() {
+                b"empty-key"
+            } else {
+                key.as_bytes()
+            });
             map.next_value_seed(Node {
                 path,
                 depth,

@@ -93,7 +93,8 @@ pub(super) fn run_phase(
                 }
             }
         }
-        if state.intervention.is_some() {
+        // A disruption ends the phase; phase 5 (logging) always runs in full.
+        if state.intervention.is_some() && phase != Phase::Logging {
             return;
         }
         if state.allowed != allowed_before || std::mem::take(&mut state.phase_allowed) {
@@ -161,6 +162,10 @@ pub(super) fn evaluate(
     resp: &ResponseData,
     state: &mut TxState,
 ) -> bool {
+    // Each rule starts with no matched variables of earlier rules (a
+    // chain's links see the ones their chain collected).
+    state.matched.last = None;
+    state.matched.all.clear();
     evaluate_link(rules, rule, rule, req, resp, state)
 }
 

@@ -335,28 +335,29 @@ impl Transaction {
         req.uri_raw = uri.to_vec();
         req.protocol = [b"HTTP/".as_slice(), http_version].concat();
         req.line = [method, b" ", uri, b" ", &req.protocol].concat();
-        let decoded = urlencoded::decode_uri(uri);
-        let path_end = decoded
-            .iter()
-            .position(|b| *b == b'?')
-            .unwrap_or(decoded.len());
-        let path = &decoded[..path_end];
-        req.filename = path.to_vec();
+        // The fragment is not part of what the server resolves; the raw
+        // URI and the request line keep it (rules look for it there).
+        let target = match uri.iter().position(|b| *b == b'#') {
+            Some(h) => &uri[..h],
+            None => uri,
+        };
+        let (raw_path, query) = match target.iter().position(|b| *b == b'?') {
+            Some(q) => (&target[..q], Some(&target[q + 1..])),
+            None => (target, None),
+        };
+        // The path is decoded after the query is split off, so that an
+        // encoded `%3F` stays part of the file name.
+        let path = urlencoded::decode_uri(raw_path);
         req.basename = path
             .iter()
             .rposition(|b| *b == b'/' || *b == b'\\')
             .filter(|i| i + 1 < path.len())
             .map(|i| path[i + 1..].to_vec());
+        req.filename = path;
+        let decoded = urlencoded::decode_uri(target);
         req.uri = absolute_form_path(&decoded).to_vec();
-        if let Some(q) = uri.iter().position(|b| *b == b'?') {
-            let query = uri[q + 1..].to_vec();
-            // A fragment is not part of the query (`?a=1#frag`).
-            let args_part = match query.iter().position(|b| *b == b'#') {
-                Some(h) => &query[..h],
-                None => &query[..],
-            };
-            let (pairs, invalid) =
-                urlencoded::parse(args_part, self.rules.config.argument_separator);
+        if let Some(query) = query {
+            let (pairs, invalid) = urlencoded::parse(query, self.rules.config.argument_separator);
             req.urlencoded_error |= invalid;
             let limit = self.rules.config.arguments_limit.unwrap_or(usize::MAX);
             for p in pairs {
@@ -366,7 +367,7 @@ impl Transaction {
                 trace_argument(&mut self.state, "GET", &p);
                 req.args_get.push(p);
             }
-            req.query = Some(query);
+            req.query = Some(query.to_vec());
         }
     }
 
