@@ -13,6 +13,8 @@
 //! With `--batch`, stdin holds one `{"id":"…","request":"<base64>"}` per
 //! line and stdout gets one result per line, in order, with the `id`
 //! added; a line that cannot be read gets `{"id":…,"error":"…"}`.
+//! `--trace` (single request only) also prints the engine's debug log and
+//! each match (rule, variable, logdata) to stderr, for diagnosing.
 //! Exit status 2 with a one-line reason on a usage or rule-loading error.
 
 use std::io::{BufRead, Read, Write};
@@ -35,13 +37,15 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: waf_eval --rules DIR [--paranoia N] [--include FILE]... [--batch]";
+const USAGE: &str =
+    "usage: waf_eval --rules DIR [--paranoia N] [--include FILE]... [--batch | --trace]";
 
 struct Args {
     rules: PathBuf,
     paranoia: Option<u8>,
     includes: Vec<PathBuf>,
     batch: bool,
+    trace: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
     let mut paranoia = None;
     let mut includes = Vec::new();
     let mut batch = false;
+    let mut trace = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -62,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--include" => includes.push(args.next().ok_or("--include needs a file")?.into()),
             "--batch" => batch = true,
+            "--trace" => trace = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -74,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
         paranoia,
         includes,
         batch,
+        trace,
     })
 }
 
@@ -120,6 +127,30 @@ fn batch_line(rules: &Arc<RuleSet>, line: &str, n: u64) -> serde_json::Value {
     }
 }
 
+/// The debug log and matches of one request, on stderr.
+fn trace(rules: &Arc<RuleSet>, raw: &[u8]) {
+    let req = match seclang::http1::parse(raw) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("unreadable request: {e}");
+            return;
+        }
+    };
+    let mut tx = seclang::Transaction::new(Arc::clone(rules), connection(0));
+    tx.enable_debug_log();
+    req.feed(&mut tx);
+    tx.process_logging();
+    for line in tx.debug_log() {
+        eprintln!("{line}");
+    }
+    for m in tx.matches() {
+        eprintln!(
+            "match {} logged={} var={} logdata={}",
+            m.id, m.logged, m.matched_var_name, m.logdata
+        );
+    }
+}
+
 fn real_main() -> Result<(), String> {
     let args = parse_args()?;
     let mut opts = CrsOptions::new(&args.rules);
@@ -135,6 +166,9 @@ fn real_main() -> Result<(), String> {
             .lock()
             .read_to_end(&mut raw)
             .map_err(|e| format!("reading stdin: {e}"))?;
+        if args.trace {
+            trace(&rules, &raw);
+        }
         let v = verdict_json(&evaluate(&rules, &raw, connection(0)), None);
         writeln!(out, "{v}").map_err(|e| format!("writing stdout: {e}"))?;
         return out.flush().map_err(|e| format!("writing stdout: {e}"));
