@@ -34,6 +34,9 @@ class Verdict:
     error: str | None = None
     # (rule id, match text, logdata) of each logged match, for diagnosing.
     messages: list[tuple[int, str, str]] | None = None
+    # rule id -> the variables its logged matches name (`REQUEST_BODY`,
+    # `MATCHED_VARS:ARGS:q`), read from libmodsecurity's match text.
+    variables: dict[int, list[str]] | None = None
 
 
 def base_config(repo: Path) -> str:
@@ -140,14 +143,25 @@ class ModSecurityEngine:
         check()
         ids: list[int] = []
         messages = []
+        variables: dict[int, list[str]] = {}
         for m in tx.get_rule_messages():
+            match = _text(m, "match")
+            found = _VARIABLE.search(match)
+            if found:
+                variables.setdefault(m.rule_id, []).append(found.group(1))
             if details:
-                messages.append((m.rule_id, _text(m, "match"), _text(m, "data")))
+                messages.append((m.rule_id, match, _text(m, "data")))
             if m.rule_id not in ids:
                 ids.append(m.rule_id)
         if first is None:
-            return Verdict(ids, "pass", 200, messages=messages)
-        return Verdict(ids, "block", first.status, messages=messages)
+            return Verdict(ids, "pass", 200, messages=messages, variables=variables)
+        return Verdict(
+            ids, "block", first.status, messages=messages, variables=variables
+        )
+
+
+# libmodsecurity's match text: Matched "Operator `Rx' ... against variable `ARGS:q' (Value: ...
+_VARIABLE = re.compile(r"against variable `([^']*)'")
 
 
 def _text(message, attr: str) -> str:
