@@ -191,6 +191,65 @@ PROBES = [
         ),
     ),
     (
+        "multipart-value-with-crlf",
+        "a multipart field whose value has a line break inside "
+        "(libmodsecurity 3 drops the CRLF: 'A' CRLF 'Location: x' becomes "
+        "'ALocation: x')",
+        'SecRule ARGS:m "@streq ALocation: x" "id:215,phase:2,pass,log"\n'
+        'SecRule ARGS:m "@rx ^A\\r\\nLocation: x$" "id:216,phase:2,pass,log"\n'
+        'SecRule ARGS:m "@rx [\\n\\r]" "id:217,phase:2,pass,log"',
+        req(
+            "POST",
+            "/contact",
+            body=b'--b\r\nContent-Disposition: form-data; name="m"\r\n\r\n'
+            b"A\r\nLocation: x\r\n--b--\r\n",
+            ctype="multipart/form-data; boundary=b",
+        ),
+    ),
+    (
+        "multipart-value-starting-with-crlf",
+        "a multipart field whose value starts with a line break",
+        'SecRule ARGS:m "@streq Location: x" "id:218,phase:2,pass,log"\n'
+        'SecRule ARGS:m "@rx [\\n\\r]" "id:219,phase:2,pass,log"',
+        req(
+            "POST",
+            "/contact",
+            body=b'--b\r\nContent-Disposition: form-data; name="m"\r\n\r\n'
+            b"\r\nLocation: x\r\n--b--\r\n",
+            ctype="multipart/form-data; boundary=b",
+        ),
+    ),
+    (
+        "json-empty-key",
+        "the name of an empty JSON key (libmodsecurity 3: json.empty-key)",
+        'SecRule ARGS_NAMES "@streq json.empty-key" "id:200,phase:2,pass,log"\n'
+        'SecRule ARGS_NAMES "@streq json." "id:201,phase:2,pass,log"\n'
+        'SecRule ARGS_NAMES "@streq json.a.empty-key" "id:202,phase:2,pass,log"',
+        req("POST", "/api", body=b'{"":1,"a":{"":2}}', ctype="application/json"),
+    ),
+    (
+        "json-top-level-scalar",
+        "a JSON body that is a bare string: one argument named json",
+        'SecRule ARGS:json "@streq str" "id:205,phase:2,pass,log"',
+        req("POST", "/api", body=b'"str"', ctype="application/json"),
+    ),
+    (
+        "json-null-and-bool",
+        "JSON null and true as argument values",
+        'SecRule ARGS:json.a "@streq null" "id:206,phase:2,pass,log"\n'
+        'SecRule ARGS:json.a "@streq \'\'" "id:207,phase:2,pass,log"\n'
+        'SecRule &ARGS:json.a "@eq 1" "id:208,phase:2,pass,log"\n'
+        'SecRule ARGS:json.b "@streq true" "id:209,phase:2,pass,log"\n'
+        'SecRule ARGS:json.b "@streq 1" "id:210,phase:2,pass,log"',
+        req("POST", "/api", body=b'{"a":null,"b":true}', ctype="application/json"),
+    ),
+    (
+        "json-bom",
+        "a JSON body starting with a UTF-8 byte order mark",
+        'SecRule REQBODY_ERROR "!@eq 0" "id:211,phase:2,pass,log"',
+        req("POST", "/api", body=b'\xef\xbb\xbf{"bom":1}', ctype="application/json"),
+    ),
+    (
         "xml-args",
         "an XML body gives no ARGS; XML:/* holds the text",
         'SecRule ARGS "@contains secret" "id:150,phase:2,pass,log"\n'

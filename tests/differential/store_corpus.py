@@ -6,7 +6,11 @@ checkout forms with real-looking addresses, JSON carts, GraphQL, reviews
 with HTML, uploads, webhooks, the cookies those platforms set — and attack
 variants (SQLi, XSS, RCE, LFI, RFI, PHP, Java, SSTI, session fixation,
 scanners, protocol oddities) placed in the query, the body (form, JSON,
-XML, multipart), cookies, headers, the path and argument names.
+XML, multipart), cookies, headers, the path and argument names; and edge
+cases of parsing and decoding (JSON escapes and nesting, repeated and
+odd arguments, cookie syntax, multipart and XML corners, encodings and
+shell/SQL/HTML evasions) that exercise the engine's variables and
+transformations rather than the rules' patterns.
 
 Owns: generating raw HTTP/1.1 requests from a seed. The same seed and size
 always give the same bytes. Must not depend on either engine, and holds no
@@ -31,6 +35,7 @@ DEFAULT_SIZE = 2400
 # Shares of the corpus.
 ATTACK_SHARE = 0.30
 ODDITY_SHARE = 0.05
+EDGE_SHARE = 0.15
 
 HOSTS = ["shop.example.com", "www.boutique-exemple.fr", "store.example.de", "localhost"]
 
@@ -595,6 +600,161 @@ class Gen:
         body = f'<?xml version="1.0"?><order><id>12</id><note>{payload.replace("&", "&amp;").replace("<", "&lt;")}</note></order>'.encode()
         return self.request("POST", "/api/v2_soap", platform="magento", body=body, ctype="text/xml", cookie=False)
 
+    # ------------------------------------------------------------ parsing and decoding edge cases
+    def edge(self):
+        name = self.pick(sorted(n[2:] for n in dir(self) if n.startswith("e_")))
+        return name, getattr(self, "e_" + name)()
+
+    def payload(self, cats=None) -> str:
+        cat = self.pick(cats or sorted(self.PAYLOADS))
+        return self.pick(self.PAYLOADS[cat])
+
+    def post(self, path, body: bytes, ctype: str, **kw) -> bytes:
+        return self.request("POST", path, body=body, ctype=ctype, **kw)
+
+    def e_json_escapes(self):
+        p = self.payload(["sqli", "xss", "rce", "php"])
+        esc = "".join(f"\\u{ord(c):04x}" if c in "'<>\"/;" or self.r.random() < 0.2 else c for c in p)
+        body = '{"search": "' + esc + '", "page": 1, "filters": {"color": ["red", "blue"], "price": {"min": 1e2, "max": -0.5}}, "flag": true, "none": null}'
+        return self.post("/wp-json/wc/store/v1/products", body.encode(), "application/json", ajax=True)
+
+    def e_json_nesting(self):
+        depth = self.r.randint(3, 40)
+        v: object = self.pick([self.payload(), "ok", 42, None, True])
+        for i in range(depth):
+            v = self.pick([[v], {"k" + str(i): v}, {"": v}, {"a.b": v}, [1, v, "x"]])
+        return self.post("/store-api/product", json.dumps(v).encode(), "application/json", ajax=True)
+
+    def e_json_top_level(self):
+        body = self.pick([
+            json.dumps([{"id": self.r.randint(1, 9), "qty": 1}, {"id": 2, "note": self.payload()}]),
+            json.dumps(self.payload()), "12345", "[]", "{}", '{"a":1,"a":2}', "[[[[]]]]",
+            '{"q": "\\u0000' + self.pick(["admin", "1=1"]) + '"}', '\ufeff{"bom": true}',
+        ])
+        return self.post("/api/cart/items", body.encode(), self.pick(["application/json", "Application/JSON; charset=UTF-8", "application/vnd.api+json"]), ajax=True)
+
+    def e_form_odd_args(self):
+        p = quote_plus(self.payload())
+        body = self.pick([
+            f"a=1&a=2&a[]=3&a[b]={p}", f"={p}&k", f"&&&q={p}&&", "a=%&b=%2&c=%G1&d=%%41", f"x[y][z][]={p}",
+            f"a+b={p}&c%20d=1", f"q={p};r=2", f"utf8=%E2%9C%93&q=caf%C3%A9+{p}", f"q=%25%32%37{p}", f"%71={p}",
+        ])
+        if self.r.random() < 0.5:
+            return self.post("/?wc-ajax=checkout", body.encode(), "application/x-www-form-urlencoded")
+        return self.request("GET", "/search?" + body)
+
+    def e_query_encodings(self):
+        p = self.payload(["sqli", "xss", "lfi", "rce"])
+        enc = self.pick([
+            lambda s: "".join(f"%{ord(c):02x}" for c in s),
+            lambda s: quote(quote(s, safe=""), safe=""),
+            lambda s: "".join(f"%u{ord(c):04x}" if not c.isalnum() else c for c in s),
+            lambda s: "".join(chr(0xFF00 + ord(c) - 0x20) if c in "<>'\"()" else c for c in s),
+            lambda s: s.replace("'", "%c0%a7").replace("/", "%c0%af").replace(" ", "%20"),
+            lambda s: quote(s.upper(), safe=""),
+            lambda s: quote(s, safe="").replace("%20", "%09"),
+        ])
+        v = enc(p)
+        v = "".join(c if ord(c) < 0x80 else quote(c) for c in v)
+        return self.request("GET", f"/catalogsearch/result/?q={v}&cat=3", platform="magento")
+
+    def e_cookie_syntax(self):
+        p = self.payload(["sqli", "xss", "php", "java"])
+        ck = self.pick([
+            f'pref="{p}"', f"novalue; a=1; {quote(p)}", f"dup=1; dup={quote(p)}", f" spaced = {quote(p)} ",
+            f"b64={base64.b64encode(p.encode()).decode()}", f"$Version=1; sess={quote(p)}; $Path=/",
+            f"cart=%7B%22items%22%3A%5B%22{quote(p)}%22%5D%7D", "a=1;b=2,c=3", f"x={p.replace(';', '')}",
+        ])
+        raw = self.request("GET", "/my-account/", cookie=False)
+        raw = _add_header(raw, b"Cookie", ck.encode())
+        if self.r.random() < 0.3:
+            raw = raw.replace(b"\r\n\r\n", b"\r\nCookie: second=" + quote(self.payload()).encode() + b"\r\n\r\n", 1)
+        return raw
+
+    def e_headers_odd(self):
+        raw = self.request("GET", "/checkout/")
+        extra = self.pick([
+            b"X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: " + self.payload().encode(),
+            b"X-Empty:", b"x-lower-case: " + self.payload().encode(), b"X-Long: " + b"A" * self.r.randint(500, 3000),
+            b"X-HTTP-Method-Override: PUT", b"Content-Type: application/json",
+            b"X-Original-URL: /admin/../" + quote(self.payload()).encode(), b"Forwarded: for=\"[2001:db8::1]\";proto=https",
+            b"Referer: " + self.payload(["xss", "sqli"]).encode(), b"Via: 1.1 " + self.payload(["rce"]).encode(),
+        ])
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        return head + b"\r\n" + extra + sep + body
+
+    def e_multipart_corners(self):
+        b = "----x" + self.alnum(10)
+        p = self.payload()
+        parts = self.pick([
+            f'--{b}\r\nContent-Disposition: form-data; name="a"\r\n\r\n{p}\r\n--{b}--\r\n',
+            f'--{b}\r\nContent-Disposition: form-data; name="f"; filename="C:\\fakepath\\shell.php"\r\nContent-Type: application/octet-stream\r\n\r\n<?php {p} ?>\r\n--{b}--\r\n',
+            f"--{b}\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n\r\n%PDF-1.4\r\n--{b}--\r\n",
+            f'preamble text\r\n--{b}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--{b}--\r\nepilogue {p}',
+            f'--{b}\nContent-Disposition: form-data; name="lf"\n\n{p}\n--{b}--\n',
+            f'--{b}\r\nContent-Disposition: form-data; name="a"\r\n\r\nno closing boundary {p}\r\n',
+            f'--{b}\r\nContent-Disposition: form-data;\r\n name="folded"\r\n\r\n{p}\r\n--{b}--\r\n',
+            f'--{b}\r\nContent-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: base64\r\n\r\n{base64.b64encode(p.encode()).decode()}\r\n--{b}--\r\n',
+            f'--{b}\r\nContent-Disposition: form-data; name="x"; filename=""\r\n\r\n\r\n--{b}\r\nContent-Disposition: form-data; name="x"; filename="a.txt"\r\n\r\n{p}\r\n--{b}--\r\n',
+            f'--{b}\r\nContent-Disposition: form-data; name="{p[:30]}"\r\n\r\nv\r\n--{b}--\r\n',
+            f'--{b}\r\nContent-Disposition: form-data; name=a\r\n\r\nunquoted {p}\r\n--{b}--\r\n',
+        ])
+        ctype = self.pick([f"multipart/form-data; boundary={b}", f'multipart/form-data; boundary="{b}"', f"multipart/form-data; charset=utf-8; boundary={b}", f"multipart/form-data; boundary= {b}"])
+        return self.post("/wp-admin/admin-ajax.php", parts.encode(), ctype)
+
+    def e_xml_corners(self):
+        p = self.payload()
+        esc = p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        body = self.pick([
+            f'<?xml version="1.0"?><order id="{esc}"><item sku="A1" note="{esc}"/></order>',
+            f"<?xml version=\"1.0\"?><q><![CDATA[{p}]]></q>",
+            f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+            f"<?xml version=\"1.0\"?><r><!-- {esc} --><a>ok</a></r>",
+            f'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m:Get xmlns:m="urn:x"><m:q>{esc}</m:q></m:Get></soap:Body></soap:Envelope>',
+            f"<r><a>{esc}</a><a>two</a><b><c><d>{esc}</d></c></b></r>",
+            f'<?xml version="1.0"?><?pi {esc}?><r/>',
+        ])
+        return self.post("/api/v2_soap", body.encode(), self.pick(["text/xml", "application/xml; charset=utf-8", "application/soap+xml", "application/atom+xml"]), cookie=False)
+
+    def e_path_tricks(self):
+        p = quote(self.payload(["lfi", "sqli", "xss"]), safe="")
+        path = self.pick([
+            f"/product;jsessionid={self.alnum(16)}/{p}", f"/a/../b/./c//d/{p}", f"/shop%2fadmin%2f{p}", f"/index.php/{p}/x.html",
+            f"/static/..%252f..%252f{p}", f"/{p}.php.", f"/WP-ADMIN/{p}", "/wp-content/uploads/x.php%00.jpg", f"/%2e%2e/%2e%2e/{p}",
+        ])
+        return self.request("GET", path)
+
+    def e_methods(self):
+        m = self.pick(["get", "FOO", "PATCH", "DELETE", "PUT", "COPY", "MOVE", "SEARCH", "CHECKOUT"])
+        body = json.dumps({"q": self.payload()}).encode() if m in ("PATCH", "PUT", "SEARCH") else b""
+        return self.request(m, "/rest/V1/carts/mine?_method=" + self.pick(["DELETE", "PUT"]), body=body, ctype="application/json" if body else None, ajax=True)
+
+    def e_text_bodies(self):
+        p = self.payload()
+        ctype = self.pick(["text/plain", "application/octet-stream", "application/x-www-form-urlencoded; charset=ibm037", "application/csp-report", "application/graphql", ""])
+        raw = self.post("/import", p.encode(), ctype or None)
+        return raw
+
+    def e_chunked_json(self):
+        body = json.dumps({"coupon": self.payload(["sqli", "xss"]), "qty": 2}).encode()
+        mid = len(body) // 2
+        chunks = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (mid, body[:mid], len(body) - mid, body[mid:])
+        raw = self.request("POST", "/wp-json/wc/store/v1/cart/apply-coupon", ctype="application/json", ajax=True)
+        head, sep, _ = raw.partition(b"\r\n\r\n")
+        head = b"\r\n".join(l for l in head.split(b"\r\n") if not l.lower().startswith(b"content-length:"))
+        return head + b"\r\nTransfer-Encoding: chunked" + sep + chunks
+
+    def e_evasions(self):
+        p = self.pick([
+            "c^a^t /e''tc/pa\"\"sswd", "w'h'o'am'i", "/???/??t /???/p??s??", "${PATH:0:1}etc${PATH:0:1}passwd", "$@id", "cat$IFS/etc/passwd",
+            "/*!50000UNION*/ /*!SELECT*/ 1,2", "0x61646d696e", "CHAR(97)+CHAR(100)", "1 `or` 1", "1'||'1", "1 /*foo*/ or /*bar*/ 1=1",
+            "&#x3C;script&#x3E;alert(1)&#x3C;/script&#x3E;", "&lt;img src=x onerror=alert(1)&gt;", "<scr\x00ipt>alert(1)</script>",
+            "jav&#x61;script:alert(1)", "\\u003cscript\\u003e", "%253Cscript%253E", "<svg><script>alert&#40;1&#41;</script>",
+            "ph\\u0070info()", "sys\\tem('id')", "s/e/x/", "ＳＥＬＥＣＴ * ＦＲＯＭ users", "ѕеlесt * from users",
+        ])
+        where = self.pick(["query", "form", "json", "cookie", "ua"])
+        return self.place(p, where)
+
     # ------------------------------------------------------------ protocol oddities
     def oddity(self):
         host = self.pick(HOSTS)
@@ -674,6 +834,9 @@ def generate(seed: int = DEFAULT_SEED, size: int = DEFAULT_SIZE) -> list[tuple[s
         elif x < ODDITY_SHARE + ATTACK_SHARE:
             kind, raw = g.attack()
             name = f"{i:05d}-attack-{kind}"
+        elif x < ODDITY_SHARE + ATTACK_SHARE + EDGE_SHARE:
+            kind, raw = g.edge()
+            name = f"{i:05d}-edge-{kind}"
         else:
             kind, raw = g.benign()
             name = f"{i:05d}-store-{kind}"
