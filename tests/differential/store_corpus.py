@@ -708,7 +708,7 @@ class Gen:
         body = self.pick([
             f'<?xml version="1.0"?><order id="{esc}"><item sku="A1" note="{esc}"/></order>',
             f"<?xml version=\"1.0\"?><q><![CDATA[{p}]]></q>",
-            f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+            '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
             f"<?xml version=\"1.0\"?><r><!-- {esc} --><a>ok</a></r>",
             f'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m:Get xmlns:m="urn:x"><m:q>{esc}</m:q></m:Get></soap:Body></soap:Envelope>',
             f"<r><a>{esc}</a><a>two</a><b><c><d>{esc}</d></c></b></r>",
