@@ -146,11 +146,14 @@ class ModSecurityEngine:
         variables: dict[int, list[str]] = {}
         for m in tx.get_rule_messages():
             match = _text(m, "match")
-            found = _VARIABLE.search(match)
+            data = _text(m, "data")
+            # Operators like @detectXSS do not name the variable in the
+            # match text; the CRS's logdata ("... found within VAR: ...") does.
+            found = _VARIABLE.search(match) or _FOUND_WITHIN.search(data)
             if found:
                 variables.setdefault(m.rule_id, []).append(found.group(1))
             if details:
-                messages.append((m.rule_id, match, _text(m, "data")))
+                messages.append((m.rule_id, match, data))
             if m.rule_id not in ids:
                 ids.append(m.rule_id)
         if first is None:
@@ -162,6 +165,8 @@ class ModSecurityEngine:
 
 # libmodsecurity's match text: Matched "Operator `Rx' ... against variable `ARGS:q' (Value: ...
 _VARIABLE = re.compile(r"against variable `([^']*)'")
+# The CRS's logdata: Matched Data: ... found within ARGS:q: ...
+_FOUND_WITHIN = re.compile(r"found within ([^\s:]+(?::[^\s:]+)*):")
 
 
 def _text(message, attr: str) -> str:

@@ -430,6 +430,18 @@ PROBES = [
         req("GET", "/a%20b/c%2ephp?x=1"),
     ),
     (
+        "encoded-question-mark-in-path",
+        "a path with an encoded '?' (%3F): REQUEST_FILENAME is the whole "
+        "decoded path, the query string starts at the raw '?' only",
+        'SecRule REQUEST_FILENAME "@streq /a?b.php" "id:267,phase:1,pass,log"\n'
+        'SecRule REQUEST_FILENAME "@streq /a" "id:268,phase:1,pass,log"\n'
+        'SecRule REQUEST_BASENAME "@streq a?b.php" "id:269,phase:1,pass,log"\n'
+        'SecRule QUERY_STRING "@streq x=1" "id:270,phase:1,pass,log"\n'
+        'SecRule ARGS:x "@streq 1" "id:271,phase:1,pass,log"\n'
+        'SecRule ARGS_NAMES "@streq b.php" "id:272,phase:1,pass,log"',
+        req("GET", "/a%3Fb.php?x=1"),
+    ),
+    (
         "absolute-form-target",
         "variables of an absolute-form request target (GET http://host/p?q=1)",
         'SecRule REQUEST_URI "@streq /p?q=1" "id:262,phase:1,pass,log"\n'
@@ -473,6 +485,7 @@ KNOWN = {
     "query-argument-syntax": "Rampart difference: empty '&&' segments not counted",
     "empty-query-segments": "Rampart difference: empty '&&' segments not counted",
     "no-files-limit": "Rampart difference: 413 at once instead of REQBODY_ERROR",
+    "encoded-question-mark-in-path": "Rampart bug: REQUEST_FILENAME cut at a decoded '?'",
     "json-array-names": "deliberate Rampart difference: JSON arrays named too",
     "xml-external-entity": "Rampart difference: XML external entity is a parse error",
 }

@@ -721,6 +721,7 @@ class Gen:
         path = self.pick([
             f"/product;jsessionid={self.alnum(16)}/{p}", f"/a/../b/./c//d/{p}", f"/shop%2fadmin%2f{p}", f"/index.php/{p}/x.html",
             f"/static/..%252f..%252f{p}", f"/{p}.php.", f"/WP-ADMIN/{p}", "/wp-content/uploads/x.php%00.jpg", f"/%2e%2e/%2e%2e/{p}",
+            f"/shop/item%3Fid=1/{p}", f"/cart%3F/{p}?ok=1",
         ])
         return self.request("GET", path)
 
