@@ -443,5 +443,17 @@ def main(argv) -> int:
     return 0 if ok else 1
 
 
+def entry() -> int:
+    """main(), with setup errors (raised as SystemExit with a one-line
+    message by any module) reported on stderr with exit status 2."""
+    try:
+        return main(sys.argv[1:])
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return 2
+        raise
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(entry())

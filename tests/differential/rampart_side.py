@@ -71,9 +71,12 @@ class RampartBatch:
         for inc in includes:
             args += ["--include", str(inc)]
         self.args = args
-        self._proc = subprocess.Popen(
-            args, stdin=self._in, stdout=self._out, stderr=self._err
-        )
+        try:
+            self._proc = subprocess.Popen(
+                args, stdin=self._in, stdout=self._out, stderr=self._err
+            )
+        except OSError as e:
+            raise SystemExit(f"differential: cannot run `{' '.join(args)}`: {e}")
 
     def results(self) -> dict[str, Verdict]:
         rc = self._proc.wait()
