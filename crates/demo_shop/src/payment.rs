@@ -326,6 +326,9 @@ impl PaymentGateway {
                         "payment provider URL {url:?} must start with http:// or https://"
                     ));
                 }
+                // reqwest takes rustls's process-wide provider: ring, as
+                // everywhere in Rampart (a no-op when already installed).
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut builder = reqwest::Client::builder()
                     .timeout(REMOTE_TIMEOUT)
                     .connect_timeout(Duration::from_secs(5))

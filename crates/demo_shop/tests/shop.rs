@@ -62,6 +62,7 @@ impl RunningShop {
 
     /// A browser: keeps cookies, does not follow redirects.
     fn browser(&self) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -83,6 +83,18 @@ struct FileSite {
     connect_timeout_ms: Option<u64>,
     response_timeout_ms: Option<u64>,
     max_request_body_bytes: Option<u64>,
+    waf: Option<Spanned<FileWaf>>,
+}
+
+/// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWaf {
+    crs: Option<Spanned<String>>,
+    paranoia: Option<Spanned<u8>>,
+    mode: Option<Spanned<String>>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +182,28 @@ pub struct SiteConfig {
     pub response_timeout: Duration,
     /// Larger request bodies are refused with 413.
     pub max_request_body_bytes: u64,
+    /// The WAF, when the site has a `[site.waf]` table.
+    pub waf: Option<WafConfig>,
+}
+
+/// Whether the WAF blocks or only records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WafMode {
+    Block,
+    Detect,
+}
+
+/// `[site.waf]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WafConfig {
+    /// The CRS directory; `None` looks in the standard places
+    /// (`/usr/share/modsecurity-crs`, then `DATA_DIR/crs`).
+    pub crs: Option<PathBuf>,
+    pub paranoia: u8,
+    pub mode: WafMode,
+    /// The site's own SecLang files (exclusions), loaded after the CRS
+    /// setup and before the rules.
+    pub include: Vec<PathBuf>,
 }
 
 /// Where a store listens.
@@ -416,6 +450,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             let upstream = self.upstream(&site.upstream)?;
             let tls = self.tls(site.tls)?;
             let headers = self.headers(site.headers)?;
+            let waf = site.waf.map(|w| self.waf(w.into_inner())).transpose()?;
             sites.push(SiteConfig {
                 name,
                 hosts,
@@ -425,12 +460,67 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 connect_timeout: Duration::from_millis(site.connect_timeout_ms.unwrap_or(5_000)),
                 response_timeout: Duration::from_millis(site.response_timeout_ms.unwrap_or(60_000)),
                 max_request_body_bytes: site.max_request_body_bytes.unwrap_or(64 * 1024 * 1024),
+                waf,
             });
         }
         Ok(Config {
             source: None,
             server,
             sites,
+        })
+    }
+
+    fn waf(&self, w: FileWaf) -> Result<WafConfig, ConfigError> {
+        let paranoia = match w.paranoia {
+            Some(p) if !(1..=4).contains(p.get_ref()) => {
+                return self.err(p.span(), "paranoia must be 1, 2, 3 or 4")
+            }
+            Some(p) => p.into_inner(),
+            None => 1,
+        };
+        let mode = match &w.mode {
+            None => WafMode::Block,
+            Some(m) => match m.get_ref().as_str() {
+                "block" => WafMode::Block,
+                "detect" => WafMode::Detect,
+                other => {
+                    return self.err(
+                        m.span(),
+                        format!("mode = {other:?}: use \"block\" or \"detect\""),
+                    )
+                }
+            },
+        };
+        let crs = match &w.crs {
+            Some(c) => {
+                let dir = self.path(c.get_ref());
+                if !dir.join("rules").is_dir() {
+                    return self.err(
+                        c.span(),
+                        format!(
+                            "crs = {:?}: {} has no rules/ directory (install one with `rampart rules install`)",
+                            c.get_ref(),
+                            dir.display()
+                        ),
+                    );
+                }
+                Some(dir)
+            }
+            None => None,
+        };
+        let mut include = Vec::new();
+        for f in &w.include {
+            let p = self.path(f.get_ref());
+            if !p.is_file() {
+                return self.err(f.span(), format!("include: {} does not exist", p.display()));
+            }
+            include.push(p);
+        }
+        Ok(WafConfig {
+            crs,
+            paranoia,
+            mode,
+            include,
         })
     }
 

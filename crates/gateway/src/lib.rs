@@ -12,6 +12,7 @@
 
 pub mod body;
 pub mod config;
+pub mod crs_install;
 pub mod headers;
 pub mod metrics;
 pub mod pages;
@@ -22,7 +23,7 @@ pub mod server;
 pub mod stages;
 pub mod tls;
 
-pub use config::{Config, ConfigError, StateLocation};
+pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{
     BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder,
     RequestContext, Stage,

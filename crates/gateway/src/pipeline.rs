@@ -21,7 +21,9 @@
 //!    [`OverLimit::Reject`] from any stage answers 413; otherwise the
 //!    stages see the first bytes (`complete == false`) and the rest
 //!    streams to the store untouched. Then [`Stage::request_body`] runs for
-//!    the stages that asked. The store is contacted **only after** this
+//!    the stages that asked, and [`Stage::request_body_absent`] for the
+//!    others (or for all, when the request has no body): every stage gets
+//!    exactly one phase 2. The store is contacted **only after** this
 //!    phase decided: a blocked POST never reaches it. When no stage asks,
 //!    the body streams through without being buffered.
 //! 4. The request goes to the store (hop-by-hop headers removed,
@@ -169,6 +171,17 @@ pub trait Stage: Send + Sync + 'static {
         Decision::Continue
     }
 
+    /// Phase 2 for a stage that received no body: the request had none,
+    /// or the stage did not ask for it. Runs just before the request goes
+    /// to the store, so a stage always gets exactly one phase 2.
+    fn request_body_absent(
+        &self,
+        _ctx: &mut RequestContext,
+        _req: &mut request::Parts,
+    ) -> Decision {
+        Decision::Continue
+    }
+
     /// Phase 3, after the store's response head arrived and before any of
     /// it is sent to the client.
     fn response_headers(&self, _ctx: &mut RequestContext, _resp: &mut response::Parts) -> Decision {
@@ -192,6 +205,16 @@ pub trait Stage: Send + Sync + 'static {
         _ctx: &mut RequestContext,
         _resp: &mut response::Parts,
         _body: &mut BufferedBody,
+    ) -> Decision {
+        Decision::Continue
+    }
+
+    /// Phase 4 for a stage that received no response body (none, or not
+    /// asked for), just before the response head leaves.
+    fn response_body_absent(
+        &self,
+        _ctx: &mut RequestContext,
+        _resp: &mut response::Parts,
     ) -> Decision {
         Decision::Continue
     }
@@ -291,6 +314,42 @@ impl Pipeline {
     ) -> Decision {
         for &i in &need.stages {
             if let Decision::Respond(r) = self.stages[i].request_body(ctx, req, body) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Phase 2 for every stage not in `served` (those that had the body).
+    pub(crate) fn request_body_absent(
+        &self,
+        served: &[usize],
+        ctx: &mut RequestContext,
+        req: &mut request::Parts,
+    ) -> Decision {
+        for (i, stage) in self.stages.iter().enumerate() {
+            if served.contains(&i) {
+                continue;
+            }
+            if let Decision::Respond(r) = stage.request_body_absent(ctx, req) {
+                return Decision::Respond(r);
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Phase 4 for every stage not in `served`.
+    pub(crate) fn response_body_absent(
+        &self,
+        served: &[usize],
+        ctx: &mut RequestContext,
+        resp: &mut response::Parts,
+    ) -> Decision {
+        for (i, stage) in self.stages.iter().enumerate() {
+            if served.contains(&i) {
+                continue;
+            }
+            if let Decision::Respond(r) = stage.response_body_absent(ctx, resp) {
                 return Decision::Respond(r);
             }
         }

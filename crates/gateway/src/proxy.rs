@@ -331,12 +331,16 @@ pub(crate) async fn handle(
             &ctx,
         ));
     }
+    let mut served: Vec<usize> = Vec::new();
     let body = if incoming.is_end_stream() {
         GatewayBody::Empty
     } else {
         let need = rt
             .pipeline
             .body_need(|s| s.request_body_inspection(&ctx, &parts));
+        if let Some(n) = &need {
+            served = n.stages.clone();
+        }
         match need {
             None => GatewayBody::stream(incoming, Some(cap)),
             Some(need) => {
@@ -390,6 +394,13 @@ pub(crate) async fn handle(
             }
         }
     };
+
+    if let Decision::Respond(r) = rt
+        .pipeline
+        .request_body_absent(&served, &mut ctx, &mut parts)
+    {
+        return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
+    }
 
     // To the store.
     let upstream_req = upstream_request(&rt, &site, &ctx, &host_value, parts, body, upgrade);
@@ -462,6 +473,7 @@ pub(crate) async fn handle(
         rt.pipeline
             .body_need(|s| s.response_body_inspection(&ctx, &rparts))
     };
+    let served: Vec<usize> = need.as_ref().map(|n| n.stages.clone()).unwrap_or_default();
     let body = match need {
         None => GatewayBody::stream(rbody, None),
         Some(need) => {
@@ -513,6 +525,13 @@ pub(crate) async fn handle(
             }
         }
     };
+
+    if let Decision::Respond(r) = rt
+        .pipeline
+        .response_body_absent(&served, &mut ctx, &mut rparts)
+    {
+        return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
+    }
 
     finish_headers(&mut rparts.headers, &site.headers, &ctx.request_id);
     site.metrics.count(rparts.status.as_u16());

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use gateway::stages::waf::Waf;
 use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
@@ -55,8 +56,82 @@ enum Command {
     /// reloads...).
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run the demo: the gateway in front of a small demo shop (a coffee &
+    /// tea roaster), with the WAF, on a self-signed certificate. Prints the
+    /// addresses to open; runs until Ctrl-C. State goes to --data DIR
+    /// (default ./data), so every other command works against it.
+    Demo(DemoArgs),
+    /// The web application firewall: evaluate requests against rules.
+    #[command(subcommand)]
+    Waf(WafCommand),
+    /// The OWASP Core Rule Set: install or verify a release.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where the demo answers HTTPS
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    https: String,
+    /// Where plain HTTP answers (redirects to HTTPS)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    http: String,
+    /// The data directory (events, audit log, the shop's database)
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data: PathBuf,
+    /// The OWASP CRS directory [default: the installed one, see `rampart
+    /// rules install`]
+    #[arg(long, value_name = "DIR", env = "RAMPART_CRS")]
+    crs: Option<PathBuf>,
+    /// Paranoia level of the WAF (1-4)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    paranoia: u8,
+    /// `block` attacks or only `detect` them
+    #[arg(long, value_name = "MODE", default_value = "block")]
+    mode: String,
+}
+
+#[derive(Subcommand)]
+enum WafCommand {
+    /// Read one raw HTTP/1.1 request on stdin and print the verdict as
+    /// JSON: {"rules":[ids],"anomaly_score":N,"action":"pass|block","status":N}.
+    /// With --batch, stdin carries one JSON object per line
+    /// {"id":"…","request":"<base64 raw request>"} and each output line
+    /// adds the same id.
+    Eval {
+        /// The CRS directory (holds crs-setup.conf(.example) and rules/)
+        #[arg(long, value_name = "DIR")]
+        rules: PathBuf,
+        /// Paranoia level (1-4)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        paranoia: u8,
+        /// SecLang files loaded after the setup file, before the rules
+        #[arg(long, value_name = "FILE")]
+        include: Vec<PathBuf>,
+        /// Many requests, one JSON object per line
+        #[arg(long)]
+        batch: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Install an OWASP CRS release under the data directory
+    /// (DATA_DIR/crs/current), verified by SHA-256 before it replaces the
+    /// installed one. Without --from, downloads the pinned release.
+    Install {
+        #[command(flatten)]
+        state: StateArgs,
+        /// A CRS directory, a release .tar.gz, or an https:// URL
+        #[arg(long, value_name = "PATH|URL")]
+        from: Option<String>,
+        /// The SHA-256 of the tarball, for a release Rampart has not pinned
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +192,8 @@ fn usage(msg: impl std::fmt::Display) -> Failure {
 }
 
 fn main() -> ExitCode {
+    // One TLS provider for the whole process (ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => {
@@ -124,6 +201,18 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => config_check(&file),
+        Command::Demo(args) => demo(&args),
+        Command::Waf(WafCommand::Eval {
+            rules,
+            paranoia,
+            include,
+            batch,
+        }) => waf_eval(&rules, paranoia, &include, batch),
+        Command::Rules(RulesCommand::Install {
+            state,
+            from,
+            sha256,
+        }) => rules_install(&state, from.as_deref(), sha256.as_deref()),
         Command::Serve(state) => serve(&state),
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
@@ -151,10 +240,15 @@ fn config_check(file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The stages every request goes through, in order. The WAF and the other
-/// stages are added here as they land.
+/// The stages every request goes through, in order.
 fn pipeline() -> PipelineBuilder {
-    Arc::new(|_config: &Config| Ok(Pipeline::new(Vec::new())))
+    Arc::new(|config: &Config| {
+        let mut stages: Vec<Arc<dyn gateway::Stage>> = Vec::new();
+        if let Some(waf) = Waf::from_config(config)? {
+            stages.push(Arc::new(waf));
+        }
+        Ok(Pipeline::new(stages))
+    })
 }
 
 fn serve(state: &StateArgs) -> Result<(), Failure> {
@@ -271,4 +365,225 @@ fn events_tail(filter: &EventFilter, lines: usize) -> Result<(), Failure> {
             return Ok(());
         }
     }
+}
+
+fn waf_eval(dir: &Path, paranoia: u8, include: &[PathBuf], batch: bool) -> Result<(), Failure> {
+    use std::io::{BufRead, Read};
+    if !(1..=4).contains(&paranoia) {
+        return Err(usage(format!("--paranoia {paranoia}: use 1, 2, 3 or 4")));
+    }
+    let mut opts = seclang::crs::CrsOptions::new(dir);
+    opts.paranoia = Some(paranoia);
+    opts.mode = Some(seclang::EngineMode::On);
+    opts.includes = include.to_vec();
+    let rules = Arc::new(seclang::crs::load(&opts).map_err(usage)?);
+    let connection = || seclang::Connection {
+        client_ip: "127.0.0.1".into(),
+        client_port: 50000,
+        server_ip: "127.0.0.1".into(),
+        server_port: 443,
+        unique_id: "waf-eval".into(),
+    };
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    if !batch {
+        let mut raw = Vec::new();
+        stdin
+            .lock()
+            .read_to_end(&mut raw)
+            .map_err(|e| usage(format!("reading stdin: {e}")))?;
+        let v = seclang::verdict::evaluate(&rules, &raw, connection());
+        writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default())
+            .map_err(|e| usage(format!("writing stdout: {e}")))?;
+        return Ok(());
+    }
+    #[derive(serde::Deserialize)]
+    struct Line {
+        id: serde_json::Value,
+        request: String,
+    }
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| usage(format!("reading stdin: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: Line = serde_json::from_str(&line).map_err(|e| {
+            usage(format!(
+                "stdin line {}: not {{\"id\",\"request\"}} JSON: {e}",
+                n + 1
+            ))
+        })?;
+        let raw = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            item.request.trim(),
+        )
+        .map_err(|e| usage(format!("stdin line {}: request is not base64: {e}", n + 1)))?;
+        let v = seclang::verdict::evaluate(&rules, &raw, connection());
+        let mut obj = serde_json::to_value(&v).unwrap_or_default();
+        obj["id"] = item.id;
+        writeln!(out, "{obj}").map_err(|e| usage(format!("writing stdout: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| usage(format!("writing stdout: {e}")))
+}
+
+fn rules_install(
+    state: &StateArgs,
+    from: Option<&str>,
+    sha256: Option<&str>,
+) -> Result<(), Failure> {
+    let located =
+        StateLocation::resolve(state.config.as_deref(), state.data.as_deref()).map_err(usage)?;
+    std::fs::create_dir_all(&located.data_dir)
+        .map_err(|e| usage(format!("{}: {e}", located.data_dir.display())))?;
+    let release = gateway::crs_install::default_release();
+    let from = from.unwrap_or(release.url);
+    let installed = gateway::crs_install::install(&located.data_dir, from, sha256)
+        .map_err(|e| Failure(1, format!("rules install: {e}")))?;
+    println!(
+        "installed OWASP CRS {} in {} (content SHA-256 {})",
+        installed.version.unwrap_or("(unpinned, tarball verified)"),
+        installed.dir.display(),
+        installed.content_sha256
+    );
+    Ok(())
+}
+
+fn demo(args: &DemoArgs) -> Result<(), Failure> {
+    let https: std::net::SocketAddr = args.https.parse().map_err(|_| {
+        usage(format!(
+            "--https {:?} is not an address like 127.0.0.1:8443",
+            args.https
+        ))
+    })?;
+    let http: std::net::SocketAddr = args.http.parse().map_err(|_| {
+        usage(format!(
+            "--http {:?} is not an address like 127.0.0.1:8080",
+            args.http
+        ))
+    })?;
+    if !(1..=4).contains(&args.paranoia) {
+        return Err(usage(format!(
+            "--paranoia {}: use 1, 2, 3 or 4",
+            args.paranoia
+        )));
+    }
+    if args.mode != "block" && args.mode != "detect" {
+        return Err(usage(format!(
+            "--mode {:?}: use block or detect",
+            args.mode
+        )));
+    }
+    std::fs::create_dir_all(&args.data)
+        .map_err(|e| usage(format!("data directory {}: {e}", args.data.display())))?;
+    let data = std::fs::canonicalize(&args.data)
+        .map_err(|e| usage(format!("data directory {}: {e}", args.data.display())))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .init();
+
+    // The rule set: as configured, else installed, else fetched now.
+    let probe = gateway::WafConfig {
+        crs: args.crs.clone(),
+        paranoia: args.paranoia,
+        mode: gateway::WafMode::Block,
+        include: Vec::new(),
+    };
+    let crs = match gateway::stages::waf::resolve_crs(&probe, &data) {
+        Ok(dir) => Some(dir),
+        Err(_) => {
+            eprintln!("rampart demo: no OWASP CRS installed; fetching the pinned release…");
+            let release = gateway::crs_install::default_release();
+            match gateway::crs_install::install(&data, release.url, None) {
+                Ok(i) => Some(i.dir),
+                Err(e) => {
+                    eprintln!(
+                        "rampart demo: WARNING: the WAF is OFF: no rule set ({e}). Install one with \
+                         `rampart rules install --from PATH` or pass --crs DIR."
+                    );
+                    None
+                }
+            }
+        }
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let shop_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| usage(format!("cannot open a port for the demo shop: {e}")))?;
+        let shop_addr = shop_listener
+            .local_addr()
+            .map_err(|e| usage(format!("demo shop: {e}")))?;
+        let shop_dir = data.join("demo-shop");
+        std::fs::create_dir_all(&shop_dir).map_err(|e| usage(format!("{}: {e}", shop_dir.display())))?;
+        let shop = tokio::spawn(demo_shop::serve(shop_listener, demo_shop::ShopConfig::new(&shop_dir)));
+
+        let waf = match &crs {
+            Some(dir) => format!(
+                "\n[site.waf]\ncrs = {:?}\nparanoia = {}\nmode = {:?}\n",
+                dir.display().to_string(),
+                args.paranoia,
+                args.mode
+            ),
+            None => String::new(),
+        };
+        let text = format!(
+            "# Written by `rampart demo`: the demo's configuration.\n\
+             [server]\nhttps = {:?}\nhttp = {:?}\ndata_dir = {:?}\n\n\
+             [[site]]\nname = \"demo-shop\"\nhosts = [\"localhost\", \"127.0.0.1\", \"shop.localhost\"]\n\
+             upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\n{waf}",
+            https.to_string(),
+            http.to_string(),
+            data.display().to_string(),
+        );
+        let file = data.join("rampart-demo.toml");
+        std::fs::write(&file, &text).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+        let config = Config::load(&file).map_err(usage)?;
+        let reload: Option<gateway::ConfigSource> = Some(Box::new(move || {
+            Config::load(&file).map_err(|e| e.to_string())
+        }));
+        let with_waf = crs.is_some();
+        let mode = args.mode.clone();
+        let result = gateway::serve(config, pipeline(), reload, move |addrs| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", addrs.ready_line());
+            let port = addrs.https.port();
+            let _ = writeln!(
+                out,
+                "\nRampart demo: the Ember & Leaf shop behind Rampart\n\
+                 \n  Shop:        https://localhost:{port}/   (self-signed certificate: accept it in the browser)\n\
+                 \n  Plain HTTP:  http://localhost:{}/   (redirects to HTTPS)\n\
+                 \n  WAF:         {}\n\
+                 \n  Try an attack: https://localhost:{port}/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E\n\
+                 \n  Customer login: {} / {}\n\
+                 \n  Shop admin:     https://localhost:{port}/admin  ({} / {})\n\
+                 \n  Events:  rampart events tail --data {}\n\
+                 \nCtrl-C stops the demo.",
+                addrs.http.map(|a| a.port()).unwrap_or(0),
+                if with_waf {
+                    format!("OWASP CRS, paranoia {}, {mode} mode", args.paranoia)
+                } else {
+                    "OFF (no rule set installed)".to_string()
+                },
+                demo_shop::DEMO_CUSTOMER_EMAIL,
+                demo_shop::DEMO_CUSTOMER_PASSWORD,
+                demo_shop::DEMO_STAFF_USERNAME,
+                demo_shop::DEMO_STAFF_PASSWORD,
+                data.display()
+            );
+            let _ = out.flush();
+        })
+        .await
+        .map_err(usage);
+        shop.abort();
+        result
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
 }

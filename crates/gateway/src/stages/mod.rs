@@ -3,3 +3,5 @@
 //! edge limits and bans, the access gate, the WAF, card tokenization, and
 //! on the way back the page-integrity observer and leak prevention.
 //! `rampart` builds each site's [`Pipeline`](crate::Pipeline) from these.
+
+pub mod waf;

@@ -407,6 +407,26 @@ impl Transaction {
                 .unwrap_or(self.rules.config.request_body_access)
     }
 
+    /// How much request body the rules inspect, and whether a longer one
+    /// is refused (`SecRequestBodyLimit`, `SecRequestBodyLimitAction`).
+    pub fn request_body_limit(&self) -> (usize, bool) {
+        let c = &self.rules.config;
+        (
+            c.request_body_limit,
+            c.request_body_limit_action == LimitAction::Reject,
+        )
+    }
+
+    /// How much response body the rules inspect, and whether a longer one
+    /// is refused (`SecResponseBodyLimit`, `SecResponseBodyLimitAction`).
+    pub fn response_body_limit(&self) -> (usize, bool) {
+        let c = &self.rules.config;
+        (
+            c.response_body_limit,
+            c.response_body_limit_action == LimitAction::Reject,
+        )
+    }
+
     /// Adds body bytes. Returns `false` once the inspection limit is
     /// reached (further bytes are not inspected; with
     /// `SecRequestBodyLimitAction Reject` an intervention is set).

@@ -1,0 +1,354 @@
+//! The WAF stage: runs each request and response through the site's
+//! ModSecurity-compatible rule set (the OWASP CRS), phase by phase, and
+//! blocks when the rules decide to (in `block` mode).
+//!
+//! Owns: turning gateway phases into engine calls, the block page, the
+//! findings of the audit line. Must not: know rule semantics (`seclang`
+//! does) or load rules per request (rule sets are built once per
+//! configuration, at start and on reload).
+//!
+//! Mapping: phase 1 on the request head; phase 2 with the buffered body
+//! (or without one); phases 3 and 4 on the response head and the
+//! buffered body of the MIME types the rules inspect; phase 5 when the
+//! response is decided. The transaction travels in the request context.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{header, request, response, HeaderValue, Response, StatusCode};
+use ops::Action;
+use seclang::crs::CrsOptions;
+use seclang::{Connection, Disruption, EngineMode, RuleSet, Transaction};
+
+use crate::config::{Config, WafConfig, WafMode};
+use crate::pipeline::{BodyInspection, BufferedBody, Decision, OverLimit, RequestContext, Stage};
+
+/// Where Debian's `modsecurity-crs` package puts the rule set.
+pub const SYSTEM_CRS: &str = "/usr/share/modsecurity-crs";
+
+/// Finds the CRS directory for a site: the configured one, else the
+/// distribution package's, else the one `rampart rules install` put under
+/// the data directory.
+pub fn resolve_crs(waf: &WafConfig, data_dir: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = &waf.crs {
+        return Ok(dir.clone());
+    }
+    let candidates = [
+        PathBuf::from(SYSTEM_CRS),
+        data_dir.join("crs").join("current"),
+    ];
+    candidates
+        .iter()
+        .find(|d| d.join("rules").is_dir())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "no OWASP CRS found (looked in {} and {}): set [site.waf] crs = \"DIR\" or run `rampart rules install`",
+                SYSTEM_CRS,
+                candidates[1].display()
+            )
+        })
+}
+
+/// Loads a site's rule set.
+pub fn load_rules(waf: &WafConfig, data_dir: &Path) -> Result<RuleSet, String> {
+    let dir = resolve_crs(waf, data_dir)?;
+    let mut opts = CrsOptions::new(dir);
+    opts.paranoia = Some(waf.paranoia);
+    opts.mode = Some(match waf.mode {
+        WafMode::Block => EngineMode::On,
+        WafMode::Detect => EngineMode::DetectionOnly,
+    });
+    opts.includes = waf.include.clone();
+    seclang::crs::load(&opts).map_err(|e| e.to_string())
+}
+
+/// The WAF of every site that has one.
+pub struct Waf {
+    sites: HashMap<String, Arc<RuleSet>>,
+}
+
+impl Waf {
+    /// Builds the rule set of every site with `[site.waf]`; `None` when no
+    /// site has one. Errors name the rule file, line and column.
+    pub fn from_config(config: &Config) -> Result<Option<Waf>, String> {
+        let mut sites = HashMap::new();
+        for site in &config.sites {
+            if let Some(w) = &site.waf {
+                let rules = load_rules(w, &config.server.data_dir)
+                    .map_err(|e| format!("site {}: WAF rules: {e}", site.name))?;
+                sites.insert(site.name.clone(), Arc::new(rules));
+            }
+        }
+        Ok((!sites.is_empty()).then_some(Waf { sites }))
+    }
+
+    /// A WAF over ready rule sets, by site name.
+    pub fn new(sites: HashMap<String, Arc<RuleSet>>) -> Waf {
+        Waf { sites }
+    }
+}
+
+/// The transaction of one request, kept in the request context.
+#[derive(Clone)]
+struct WafTx(Arc<Mutex<Transaction>>);
+
+impl WafTx {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Transaction> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn version(v: http::Version) -> &'static [u8] {
+    match v {
+        http::Version::HTTP_09 => b"0.9",
+        http::Version::HTTP_10 => b"1.0",
+        http::Version::HTTP_2 => b"2.0",
+        http::Version::HTTP_3 => b"3.0",
+        _ => b"1.1",
+    }
+}
+
+impl Waf {
+    fn tx(&self, ctx: &RequestContext) -> Option<WafTx> {
+        ctx.state.get::<WafTx>().cloned()
+    }
+
+    /// Records what the transaction found, and turns an intervention into
+    /// the answer.
+    fn decide(&self, ctx: &mut RequestContext, tx: &Transaction) -> Decision {
+        let ids = tx.matched_rule_ids();
+        if !ids.is_empty() {
+            for id in ids {
+                if !ctx.findings.rules.contains(&id) {
+                    ctx.findings.rules.push(id);
+                }
+            }
+            ctx.findings.anomaly_score = Some(tx.anomaly_score());
+            if ctx.findings.action.is_none() && tx.engine_mode() == EngineMode::DetectionOnly {
+                ctx.findings.action = Some(Action::Detect);
+            }
+        }
+        let Some(i) = tx.intervention() else {
+            return Decision::Continue;
+        };
+        ctx.findings.action = Some(Action::Block);
+        ctx.findings.message = format!("waf: rule {} ({:?})", i.rule_id, i.disruption);
+        let status = StatusCode::from_u16(i.status).unwrap_or(StatusCode::FORBIDDEN);
+        let mut resp = match &i.disruption {
+            Disruption::Redirect(url) => {
+                ctx.findings.action = Some(Action::Redirect);
+                let mut r = Response::new(Bytes::new());
+                *r.status_mut() = status;
+                if let Ok(v) = HeaderValue::from_str(url) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r
+            }
+            Disruption::Deny | Disruption::Drop => {
+                crate::pages::error_page(status, &ctx.request_id)
+            }
+        };
+        if matches!(i.disruption, Disruption::Drop) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Decision::Respond(resp)
+    }
+
+    /// Runs phase 5 and records its matches (its decision cannot change
+    /// the answer any more).
+    fn finish(&self, ctx: &mut RequestContext) {
+        if let Some(tx) = self.tx(ctx) {
+            let mut t = tx.lock();
+            t.process_logging();
+            let _ = self.decide(ctx, &t);
+        }
+    }
+}
+
+impl Stage for Waf {
+    fn name(&self) -> &'static str {
+        "waf"
+    }
+
+    fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision {
+        let Some(rules) = self.sites.get(&ctx.site.name) else {
+            return Decision::Continue;
+        };
+        let mut tx = Transaction::new(
+            Arc::clone(rules),
+            Connection {
+                client_ip: ctx.client_addr.ip().to_string(),
+                client_port: ctx.client_addr.port(),
+                server_ip: ctx.server_addr.ip().to_string(),
+                server_port: ctx.server_addr.port(),
+                unique_id: ctx.request_id().to_string(),
+            },
+        );
+        let target = match req.uri.path_and_query() {
+            Some(pq) if req.uri.scheme().is_none() => pq.as_str().to_string(),
+            _ => req.uri.to_string(),
+        };
+        tx.process_uri(
+            req.method.as_str().as_bytes(),
+            target.as_bytes(),
+            version(req.version),
+        );
+        for (name, value) in req.headers.iter() {
+            tx.add_request_header(name.as_str().as_bytes(), value.as_bytes());
+        }
+        if req.version == http::Version::HTTP_2 && !req.headers.contains_key(header::HOST) {
+            if let Some(a) = req.uri.authority() {
+                tx.add_request_header(b"Host", a.as_str().as_bytes());
+            }
+        }
+        tx.process_request_headers();
+        let decision = self.decide(ctx, &tx);
+        let holder = WafTx(Arc::new(Mutex::new(tx)));
+        ctx.state.insert(holder);
+        if let Decision::Respond(r) = decision {
+            self.finish(ctx);
+            return Decision::Respond(r);
+        }
+        Decision::Continue
+    }
+
+    fn request_body_inspection(
+        &self,
+        ctx: &RequestContext,
+        _req: &request::Parts,
+    ) -> BodyInspection {
+        let Some(tx) = self.tx(ctx) else {
+            return BodyInspection::Skip;
+        };
+        let t = tx.lock();
+        if !t.wants_request_body() {
+            return BodyInspection::Skip;
+        }
+        let (limit, reject) = t.request_body_limit();
+        BodyInspection::Buffer {
+            limit,
+            over_limit: if reject {
+                OverLimit::Reject
+            } else {
+                OverLimit::InspectPrefix
+            },
+        }
+    }
+
+    fn request_body(
+        &self,
+        ctx: &mut RequestContext,
+        _req: &mut request::Parts,
+        body: &mut BufferedBody,
+    ) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        t.append_request_body(&body.bytes);
+        t.process_request_body();
+        let d = self.decide(ctx, &t);
+        drop(t);
+        if matches!(d, Decision::Respond(_)) {
+            self.finish(ctx);
+        }
+        d
+    }
+
+    fn request_body_absent(&self, ctx: &mut RequestContext, _req: &mut request::Parts) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        t.process_request_body();
+        let d = self.decide(ctx, &t);
+        drop(t);
+        if matches!(d, Decision::Respond(_)) {
+            self.finish(ctx);
+        }
+        d
+    }
+
+    fn response_headers(&self, ctx: &mut RequestContext, resp: &mut response::Parts) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        for (name, value) in resp.headers.iter() {
+            t.add_response_header(name.as_str().as_bytes(), value.as_bytes());
+        }
+        let proto: &[u8] = match resp.version {
+            http::Version::HTTP_2 => b"HTTP/2.0",
+            http::Version::HTTP_10 => b"HTTP/1.0",
+            _ => b"HTTP/1.1",
+        };
+        t.process_response_headers(resp.status.as_u16(), proto);
+        let d = self.decide(ctx, &t);
+        drop(t);
+        if matches!(d, Decision::Respond(_)) {
+            self.finish(ctx);
+        }
+        d
+    }
+
+    fn response_body_inspection(
+        &self,
+        ctx: &RequestContext,
+        _resp: &response::Parts,
+    ) -> BodyInspection {
+        let Some(tx) = self.tx(ctx) else {
+            return BodyInspection::Skip;
+        };
+        let t = tx.lock();
+        if !t.wants_response_body() {
+            return BodyInspection::Skip;
+        }
+        let (limit, reject) = t.response_body_limit();
+        BodyInspection::Buffer {
+            limit,
+            over_limit: if reject {
+                OverLimit::Reject
+            } else {
+                OverLimit::InspectPrefix
+            },
+        }
+    }
+
+    fn response_body(
+        &self,
+        ctx: &mut RequestContext,
+        _resp: &mut response::Parts,
+        body: &mut BufferedBody,
+    ) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        t.append_response_body(&body.bytes);
+        t.process_response_body();
+        let d = self.decide(ctx, &t);
+        drop(t);
+        self.finish(ctx);
+        d
+    }
+
+    fn response_body_absent(
+        &self,
+        ctx: &mut RequestContext,
+        _resp: &mut response::Parts,
+    ) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        t.process_response_body();
+        let d = self.decide(ctx, &t);
+        drop(t);
+        self.finish(ctx);
+        d
+    }
+}
