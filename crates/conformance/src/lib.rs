@@ -11,6 +11,7 @@
 pub mod albedo;
 pub mod engine;
 pub mod ftw;
+pub mod gateway;
 pub mod overrides;
 pub mod report;
 

@@ -42,6 +42,7 @@ async fn start_shop(provider: PaymentProvider) -> RunningShop {
     let task = tokio::spawn(serve(listener, config));
     let shop = RunningShop { addr, data, task };
     // Wait until the database is seeded and the shop answers.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::new();
     for _ in 0..200 {
         if let Ok(r) = client.get(shop.url("/healthz")).send().await {

@@ -84,6 +84,7 @@ struct FileSite {
     response_timeout_ms: Option<u64>,
     max_request_body_bytes: Option<u64>,
     waf: Option<Spanned<FileWaf>>,
+    default: Option<Spanned<bool>>,
 }
 
 /// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
@@ -184,6 +185,8 @@ pub struct SiteConfig {
     pub max_request_body_bytes: u64,
     /// The WAF, when the site has a `[site.waf]` table.
     pub waf: Option<WafConfig>,
+    /// Serves requests whose Host no site lists (at most one site).
+    pub default: bool,
 }
 
 /// Whether the WAF blocks or only records.
@@ -451,6 +454,15 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             let tls = self.tls(site.tls)?;
             let headers = self.headers(site.headers)?;
             let waf = site.waf.map(|w| self.waf(w.into_inner())).transpose()?;
+            let default = match &site.default {
+                Some(d) if *d.get_ref() => {
+                    if sites.iter().any(|s: &SiteConfig| s.default) {
+                        return self.err(d.span(), "only one site can be the default");
+                    }
+                    true
+                }
+                _ => false,
+            };
             sites.push(SiteConfig {
                 name,
                 hosts,
@@ -461,6 +473,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 response_timeout: Duration::from_millis(site.response_timeout_ms.unwrap_or(60_000)),
                 max_request_body_bytes: site.max_request_body_bytes.unwrap_or(64 * 1024 * 1024),
                 waf,
+                default,
             });
         }
         Ok(Config {

@@ -26,6 +26,6 @@ pub mod tls;
 pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{
     BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder,
-    RequestContext, Stage,
+    RequestContext, RuleReport, Stage,
 };
 pub use server::{prepare_data_dir, serve, BoundAddresses, ConfigSource, Gateway, StartError};

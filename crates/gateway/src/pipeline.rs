@@ -113,6 +113,20 @@ pub struct Findings {
     pub action: Option<Action>,
     /// A sentence for the audit trail (which stage, why).
     pub message: String,
+    /// What each matched rule reported, for the audit line's `matches`.
+    pub reports: Vec<RuleReport>,
+}
+
+/// One matched rule's report: its message and the data it logged.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct RuleReport {
+    pub id: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub msg: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<u8>,
 }
 
 /// Everything about one request that outlives a single phase.

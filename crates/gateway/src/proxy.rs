@@ -218,6 +218,10 @@ fn emit_request_event(
     e.rules = std::mem::take(&mut ctx.findings.rules);
     e.anomaly_score = ctx.findings.anomaly_score;
     e.message = std::mem::take(&mut ctx.findings.message);
+    let reports = std::mem::take(&mut ctx.findings.reports);
+    if !reports.is_empty() {
+        e.data = serde_json::json!({ "matches": reports });
+    }
     shared.emit(e);
 }
 

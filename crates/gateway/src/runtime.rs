@@ -38,6 +38,8 @@ pub(crate) struct Site {
 pub(crate) struct Runtime {
     pub server: ServerConfig,
     pub by_host: HashMap<String, Arc<Site>>,
+    /// The site with `default = true`: serves hosts no site names.
+    pub default_site: Option<Arc<Site>>,
     pub pipeline: Pipeline,
     /// The port in redirects to HTTPS (omitted from the URL when 443).
     pub https_port: u16,
@@ -55,6 +57,7 @@ impl Runtime {
         metrics: &Metrics,
     ) -> Runtime {
         let mut by_host = HashMap::new();
+        let mut default_site = None;
         for site in &config.sites {
             let site_config = Arc::new(site.clone());
             let built = Arc::new(Site {
@@ -66,6 +69,9 @@ impl Runtime {
             for h in &site.hosts {
                 by_host.insert(h.clone(), built.clone());
             }
+            if site.default {
+                default_site = Some(built.clone());
+            }
         }
         let server = config.server.clone();
         Runtime {
@@ -73,6 +79,7 @@ impl Runtime {
             connection: connection_builder(&server),
             server,
             by_host,
+            default_site,
             pipeline,
             default_headers: SecurityHeaderSet::new(&SecurityHeaders::default()),
         }
@@ -80,7 +87,7 @@ impl Runtime {
 
     /// The site serving `host` (lower-case, without port).
     pub fn site(&self, host: &str) -> Option<&Arc<Site>> {
-        self.by_host.get(host)
+        self.by_host.get(host).or(self.default_site.as_ref())
     }
 }
 

@@ -357,6 +357,8 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
             max_request_body_bytes: 1,
+            waf: None,
+            default: false,
         }
     }
 

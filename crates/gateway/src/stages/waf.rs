@@ -126,6 +126,16 @@ impl Waf {
                     ctx.findings.rules.push(id);
                 }
             }
+            for m in tx.matches().iter().filter(|m| m.logged) {
+                if !ctx.findings.reports.iter().any(|r| r.id == m.id) {
+                    ctx.findings.reports.push(crate::pipeline::RuleReport {
+                        id: m.id,
+                        msg: m.msg.clone(),
+                        data: m.logdata.clone(),
+                        severity: m.severity,
+                    });
+                }
+            }
             ctx.findings.anomaly_score = Some(tx.anomaly_score());
             if ctx.findings.action.is_none() && tx.engine_mode() == EngineMode::DetectionOnly {
                 ctx.findings.action = Some(Action::Detect);
