@@ -199,7 +199,7 @@ pub fn build_request(input: &Input) -> Result<Vec<u8>, String> {
             h.push((name.to_string(), value));
         }
     };
-    let mut data: Vec<u8> = input.data.clone().unwrap_or_default().into_bytes();
+    let mut data: Vec<u8> = expand_repeat(&input.data.clone().unwrap_or_default()).into_bytes();
     if !data.is_empty() && autocomplete {
         add(
             &mut headers,
@@ -243,6 +243,39 @@ pub fn build_request(input: &Input) -> Result<Vec<u8>, String> {
 
 /// go-ftw's form encoding: when the data is not already percent-encoded
 /// (unescaping changes nothing), each key and value is query-escaped.
+/// go-ftw runs `data` through Go templates with sprig; the suite uses
+/// one function, `{{ "S" | repeat N }}`, to build large bodies. Only that
+/// exact form is expanded: anything else in braces is payload.
+fn expand_repeat(data: &str) -> String {
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + len].trim();
+        let parsed = inner
+            .strip_prefix('"')
+            .and_then(|s| s.split_once('"'))
+            .and_then(|(text, tail)| {
+                let n = tail
+                    .trim()
+                    .strip_prefix('|')?
+                    .trim()
+                    .strip_prefix("repeat")?;
+                Some((text, n.trim().parse::<usize>().ok()?))
+            });
+        out.push_str(&rest[..start]);
+        match parsed {
+            Some((text, n)) => out.push_str(&text.repeat(n)),
+            None => out.push_str(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn encode_form(data: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(data);
     match query_unescape(&text) {
@@ -303,6 +336,16 @@ fn query_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeat_templates_expand_and_payloads_stay() {
+        assert_eq!(expand_repeat("a{{ \"1\" | repeat 3 }}b"), "a111b");
+        assert_eq!(
+            expand_repeat("{{constructor.constructor('alert(1)')()}}"),
+            "{{constructor.constructor('alert(1)')()}}"
+        );
+        assert_eq!(expand_repeat("x{{"), "x{{");
+    }
 
     #[test]
     fn builds_like_go_ftw() {

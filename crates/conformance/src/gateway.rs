@@ -95,6 +95,7 @@ impl GatewayUnderTest {
         crs: &Path,
         backend: SocketAddr,
     ) -> Result<GatewayUnderTest, String> {
+        let crs = &std::fs::canonicalize(crs).map_err(|e| format!("{}: {e}", crs.display()))?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
@@ -114,12 +115,14 @@ impl GatewayUnderTest {
             setup = setup.display().to_string(),
         );
         std::fs::write(&config, text).map_err(|e| e.to_string())?;
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
         let mut child = Command::new(rampart)
             .arg("serve")
             .arg("--config")
             .arg(&config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("{}: {e}", rampart.display()))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
@@ -131,7 +134,14 @@ impl GatewayUnderTest {
             .split_whitespace()
             .find_map(|w| w.strip_prefix("https="))
             .and_then(|a| a.parse().ok())
-            .ok_or_else(|| format!("rampart did not start: {line:?}"))?;
+            .ok_or_else(|| {
+                let _ = child.wait();
+                let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                format!(
+                    "rampart did not start: {}",
+                    err.lines().last().unwrap_or("no output")
+                )
+            })?;
         Ok(GatewayUnderTest {
             child,
             https,
@@ -344,59 +354,50 @@ impl Player for GatewayPlayer {
             "GET /rampart-conformance-marker/{n} HTTP/1.1\r\nHost: localhost\r\nX-Rampart-Marker: {n}\r\nConnection: close\r\n\r\n"
         );
         let marker = self.runtime.block_on(self.exchange(marker_req.as_bytes()));
-        let marker_id = match marker {
-            Ok((_, Some(id), _)) => id,
-            _ => {
-                return Observed {
-                    error: Some("the gateway stopped answering".into()),
-                    ..Observed::default()
-                }
-            }
+        let Ok((_, Some(marker_id), _)) = marker else {
+            return Observed {
+                error: Some("the gateway stopped answering".into()),
+                ..Observed::default()
+            };
         };
-        match result {
+        let (status, id, response) = match result {
+            Ok(r) => r,
             Err(e) => {
-                let lines = self.lines_for("", &marker_id);
-                let _ = lines;
-                Observed {
+                // Nothing to attribute: drop what was logged up to the marker.
+                self.lines_for("", &marker_id);
+                return Observed {
                     error: Some(e),
                     ..Observed::default()
-                }
-            }
-            Ok((status, id, response)) => {
-                let lines = match &id {
-                    Some(id) => self.lines_for(id, &marker_id),
-                    None => self.lines_for("", &marker_id),
                 };
-                let mut rule_ids = Vec::new();
-                let mut log = Vec::new();
-                for l in &lines {
-                    if let Some(rules) = l["rules"].as_array() {
-                        for r in rules.iter().filter_map(|r| r.as_u64()) {
-                            if !rule_ids.contains(&(r as u32)) {
-                                rule_ids.push(r as u32);
-                            }
-                        }
-                    }
-                    if let Some(matches) = l["data"]["matches"].as_array() {
-                        for m in matches {
-                            log.push(format_line(
-                                m["id"].as_u64().unwrap_or(0) as u32,
-                                m["msg"].as_str().unwrap_or(""),
-                                m["data"].as_str().unwrap_or(""),
-                                m["severity"].as_u64().map(|s| s as u8),
-                                &[],
-                            ));
-                        }
-                    }
-                }
-                Observed {
-                    status: Some(status),
-                    error: None,
-                    log,
-                    rule_ids,
-                    response,
-                }
             }
+        };
+        let lines = self.lines_for(id.as_deref().unwrap_or(""), &marker_id);
+        let mut rule_ids = Vec::new();
+        let mut log = Vec::new();
+        for l in &lines {
+            let Some(matches) = l["data"]["matches"].as_array() else {
+                continue;
+            };
+            for m in matches {
+                let Some(rule) = m["id"].as_u64().and_then(|v| u32::try_from(v).ok()) else {
+                    continue;
+                };
+                rule_ids.push(rule);
+                log.push(format_line(
+                    rule,
+                    m["msg"].as_str().unwrap_or(""),
+                    m["data"].as_str().unwrap_or(""),
+                    m["severity"].as_u64().and_then(|v| u8::try_from(v).ok()),
+                    &[],
+                ));
+            }
+        }
+        Observed {
+            status: Some(status),
+            error: None,
+            log,
+            rule_ids,
+            response,
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! ```text
 //! rampart-conformance --crs ../shared/crs-4.28.0 [--rule ID]... [--overrides FILE]
+//!                     [--gateway target/release/rampart]
 //! ```
+//! Without `--gateway` each request goes straight into the rule engine;
+//! with it, through a real `rampart serve` over TLS to a local backend.
 //! Prints each failing test and a closing `N passed, N failed, N skipped`
 //! line; exits 1 when a test failed, 2 on a usage or load error.
 
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 
 use conformance::engine::EnginePlayer;
 use conformance::ftw::load_suite;
+use conformance::gateway::{start_albedo, GatewayPlayer, GatewayUnderTest};
 use conformance::overrides::OverridesFile;
 use conformance::report::run;
 
@@ -30,6 +34,7 @@ fn real_main() -> Result<ExitCode, String> {
     let mut overrides: Option<PathBuf> = None;
     let mut test: Option<u32> = None;
     let mut trace = false;
+    let mut gateway: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -49,11 +54,18 @@ fn real_main() -> Result<ExitCode, String> {
                 )
             }
             "--trace" => trace = true,
+            "--gateway" => {
+                gateway = Some(
+                    args.next()
+                        .ok_or("--gateway needs the rampart binary")?
+                        .into(),
+                )
+            }
             "--overrides" => {
                 overrides = Some(args.next().ok_or("--overrides needs a file")?.into())
             }
             "-h" | "--help" => {
-                println!("usage: rampart-conformance --crs DIR [--rule ID]... [--test N] [--trace] [--overrides FILE]");
+                println!("usage: rampart-conformance --crs DIR [--rule ID]... [--test N] [--trace] [--overrides FILE] [--gateway RAMPART_BIN]");
                 return Ok(ExitCode::SUCCESS);
             }
             other => return Err(format!("unknown argument '{other}' (see --help)")),
@@ -67,14 +79,30 @@ fn real_main() -> Result<ExitCode, String> {
             test_overrides: vec![],
         },
     };
-    let mut player = EnginePlayer::load(&crs)?;
-    player.trace = trace;
     let cases: Vec<_> = cases
         .into_iter()
         .filter(|c| test.is_none_or(|t| c.test.test_id == t))
         .collect();
     let filter = |id: u32| rules.is_empty() || rules.contains(&id);
-    let summary = run(&cases, &player, &overrides, &filter);
+    let summary = match gateway {
+        None => {
+            let mut player = EnginePlayer::load(&crs)?;
+            player.trace = trace;
+            run(&cases, &player, &overrides, &filter)
+        }
+        Some(bin) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let backend = runtime
+                .block_on(start_albedo())
+                .map_err(|e| format!("backend: {e}"))?;
+            let gw = GatewayUnderTest::start(&bin, &crs, backend)?;
+            let player = GatewayPlayer::new(&gw, runtime)?;
+            run(&cases, &player, &overrides, &filter)
+        }
+    };
     print!("{}", summary.render());
     Ok(if summary.failed == 0 {
         ExitCode::SUCCESS

@@ -140,8 +140,13 @@ pub fn judge(output: &Output, seen: &Observed) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
+        let got = match (&seen.status, &seen.error) {
+            (_, Some(e)) => format!("error: {e}"),
+            (Some(s), None) => format!("status {s}"),
+            (None, None) => "no answer".to_string(),
+        };
         Err(format!(
-            "{} (matched: {:?})",
+            "{} (matched: {:?}; {got})",
             problems.join("; "),
             seen.rule_ids
         ))

@@ -13,6 +13,7 @@
 pub mod body;
 pub mod config;
 pub mod crs_install;
+pub mod h1_repair;
 pub mod headers;
 pub mod metrics;
 pub mod pages;

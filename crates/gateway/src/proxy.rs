@@ -23,7 +23,7 @@ use ops::{Action, Event, Severity};
 use crate::body::{self, BodyError, Buffered, GatewayBody};
 use crate::headers::{self, X_REQUEST_ID};
 use crate::pages::error_page;
-use crate::pipeline::{BufferedBody, Decision, RequestContext};
+use crate::pipeline::{BufferedBody, Decision, Findings, RequestContext};
 use crate::runtime::{Runtime, Shared, Site};
 
 /// Where a connection came from and arrived.
@@ -79,14 +79,34 @@ impl Origin {
 /// The host a request names: the URI authority (HTTP/2, absolute-form)
 /// or the single `Host` header. Returns the value as sent and the host
 /// name alone (no port, no brackets, no trailing dot).
-fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<(HeaderValue, String), &'static str> {
+///
+/// A request that names no host (HTTP/1.0 without `Host`, or an empty
+/// `Host`, which RFC 9112 allows) gets the empty name: only the default
+/// site serves it. HTTP/1.1 without `Host` is an error (RFC 9112 3.2).
+fn request_host(
+    uri: &Uri,
+    headers: &HeaderMap,
+    version: Version,
+) -> Result<(HeaderValue, String), &'static str> {
     let value = match uri.authority() {
         Some(a) => HeaderValue::from_str(a.as_str()).map_err(|_| "invalid authority")?,
         None => {
             let mut all = headers.get_all(header::HOST).iter();
-            let first = all.next().ok_or("no Host header")?;
+            let first = match all.next() {
+                Some(v) => v,
+                None if version < Version::HTTP_11 => {
+                    return Ok((HeaderValue::from_static(""), String::new()))
+                }
+                None => return Err("no Host header"),
+            };
             if all.next().is_some() {
                 return Err("more than one Host header");
+            }
+            if first.is_empty() {
+                if version >= Version::HTTP_11 {
+                    return Err("empty Host header");
+                }
+                return Ok((HeaderValue::from_static(""), String::new()));
             }
             first.clone()
         }
@@ -145,6 +165,7 @@ fn gateway_answer(
     request_id: &HeaderValue,
     status: StatusCode,
     why: String,
+    findings: Option<&mut Findings>,
 ) -> Response<GatewayBody> {
     let (kind, severity, action) = match status.as_u16() {
         502 => ("upstream.error", Severity::Error, Action::Error),
@@ -156,6 +177,36 @@ fn gateway_answer(
     e.status = Some(status.as_u16());
     e.action = Some(action);
     e.message = why;
+    // What the stages found before the gateway had to answer stays on
+    // the record: in this request event, or (store errors) in a request
+    // event of its own next to the upstream one.
+    if let Some(f) = findings.filter(|f| !f.rules.is_empty()) {
+        let mut r = if kind == "request" {
+            std::mem::replace(&mut e, Event::new("request", Severity::Notice))
+        } else {
+            let mut r = origin.event("request", Severity::Notice, conn, request_id);
+            r.site = e.site.clone();
+            r.status = e.status;
+            r.action = Some(f.action.unwrap_or(Action::Pass));
+            shared.emit(std::mem::replace(
+                &mut e,
+                Event::new("request", Severity::Notice),
+            ));
+            r
+        };
+        r.rules = std::mem::take(&mut f.rules);
+        r.anomaly_score = f.anomaly_score;
+        if !f.message.is_empty() {
+            r.message = format!("{}; {}", r.message, f.message)
+                .trim_start_matches("; ")
+                .to_string();
+        }
+        let reports = std::mem::take(&mut f.reports);
+        if !reports.is_empty() {
+            r.data = serde_json::json!({ "matches": reports });
+        }
+        e = r;
+    }
     shared.emit(e);
     let (mut parts, bytes) = error_page(status, request_id).into_parts();
     let security = site.map(|s| &s.headers).unwrap_or(&rt.default_headers);
@@ -250,7 +301,7 @@ pub(crate) async fn handle(
         method: req.method().clone(),
         uri: req.uri().clone(),
     };
-    let (host_value, host) = match request_host(req.uri(), req.headers()) {
+    let (host_value, host) = match request_host(req.uri(), req.headers(), req.version()) {
         Ok(h) => h,
         Err(why) => {
             let r = gateway_answer(
@@ -262,6 +313,7 @@ pub(crate) async fn handle(
                 &request_id,
                 StatusCode::BAD_REQUEST,
                 why.into(),
+                None,
             );
             return Ok(r);
         }
@@ -277,6 +329,7 @@ pub(crate) async fn handle(
             &request_id,
             StatusCode::MISDIRECTED_REQUEST,
             why,
+            None,
         );
         return Ok(r);
     };
@@ -292,6 +345,7 @@ pub(crate) async fn handle(
             &request_id,
             StatusCode::METHOD_NOT_ALLOWED,
             why,
+            None,
         );
         return Ok(r);
     }
@@ -308,7 +362,7 @@ pub(crate) async fn handle(
         findings: Default::default(),
         state: http::Extensions::new(),
     };
-    let answer = |status: StatusCode, why: String, ctx: &RequestContext| {
+    let answer = |status: StatusCode, why: String, ctx: &mut RequestContext| {
         gateway_answer(
             &shared,
             &rt,
@@ -318,6 +372,7 @@ pub(crate) async fn handle(
             &ctx.request_id,
             status,
             why,
+            Some(&mut ctx.findings),
         )
     };
 
@@ -332,7 +387,7 @@ pub(crate) async fn handle(
         return Ok(answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body over {cap} bytes"),
-            &ctx,
+            &mut ctx,
         ));
     }
     let mut served: Vec<usize> = Vec::new();
@@ -352,11 +407,11 @@ pub(crate) async fn handle(
                 match body::buffer(incoming, limit, Some(cap)).await {
                     Err(BodyError::TooLarge) => {
                         let why = format!("request body over {cap} bytes");
-                        return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &ctx));
+                        return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &mut ctx));
                     }
                     Err(BodyError::Peer(e)) => {
                         let why = format!("client broke off the request body: {e}");
-                        return Ok(answer(StatusCode::BAD_REQUEST, why, &ctx));
+                        return Ok(answer(StatusCode::BAD_REQUEST, why, &mut ctx));
                     }
                     Ok(Buffered::Complete(bytes)) => {
                         let mut b = BufferedBody {
@@ -376,7 +431,7 @@ pub(crate) async fn handle(
                         if need.reject_over_limit {
                             let why =
                                 format!("request body over the inspection limit of {limit} bytes");
-                            return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &ctx));
+                            return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &mut ctx));
                         }
                         let mut b = BufferedBody {
                             bytes: prefix,
@@ -422,12 +477,12 @@ pub(crate) async fn handle(
                 site.config.upstream.authority,
                 site.config.response_timeout.as_millis()
             );
-            return Ok(answer(StatusCode::GATEWAY_TIMEOUT, why, &ctx));
+            return Ok(answer(StatusCode::GATEWAY_TIMEOUT, why, &mut ctx));
         }
         Ok(Err(e)) => {
             if body::is_too_large(&e) {
                 let why = format!("request body over {cap} bytes");
-                return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &ctx));
+                return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &mut ctx));
             }
             let status = if is_timeout(&e) {
                 StatusCode::GATEWAY_TIMEOUT
@@ -439,7 +494,7 @@ pub(crate) async fn handle(
                 site.config.upstream.authority,
                 error_chain(&e)
             );
-            return Ok(answer(status, why, &ctx));
+            return Ok(answer(status, why, &mut ctx));
         }
     };
     site.metrics
@@ -488,7 +543,7 @@ pub(crate) async fn handle(
                         "store {} broke off its response: {e}",
                         site.config.upstream.authority
                     );
-                    return Ok(answer(StatusCode::BAD_GATEWAY, why, &ctx));
+                    return Ok(answer(StatusCode::BAD_GATEWAY, why, &mut ctx));
                 }
                 Ok(Buffered::Complete(bytes)) => {
                     let mut b = BufferedBody {
@@ -508,7 +563,7 @@ pub(crate) async fn handle(
                     if need.reject_over_limit {
                         let why =
                             format!("response body over the inspection limit of {limit} bytes");
-                        return Ok(answer(StatusCode::BAD_GATEWAY, why, &ctx));
+                        return Ok(answer(StatusCode::BAD_GATEWAY, why, &mut ctx));
                     }
                     let mut b = BufferedBody {
                         bytes: prefix,
@@ -635,7 +690,7 @@ pub(crate) async fn redirect(
         parts.headers.insert(X_REQUEST_ID.clone(), request_id);
         return Ok(Response::from_parts(parts, GatewayBody::full(bytes)));
     }
-    let host = match request_host(req.uri(), req.headers()) {
+    let host = match request_host(req.uri(), req.headers(), req.version()) {
         Ok((_, host)) => host,
         Err(why) => {
             let r = gateway_answer(
@@ -647,6 +702,7 @@ pub(crate) async fn redirect(
                 &request_id,
                 StatusCode::BAD_REQUEST,
                 why.into(),
+                None,
             );
             return Ok(r);
         }
@@ -662,6 +718,7 @@ pub(crate) async fn redirect(
             &request_id,
             StatusCode::MISDIRECTED_REQUEST,
             why,
+            None,
         );
         return Ok(r);
     };
@@ -726,22 +783,42 @@ mod tests {
 
     #[test]
     fn host_comes_from_authority_or_single_host_header() {
+        let v11 = Version::HTTP_11;
         let mut h = HeaderMap::new();
         assert_eq!(
-            request_host(&Uri::from_static("/"), &h),
+            request_host(&Uri::from_static("/"), &h, v11),
             Err("no Host header")
+        );
+        // HTTP/1.0 may omit Host: only the default site answers.
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &h, Version::HTTP_10)
+                .unwrap()
+                .1,
+            ""
         );
         h.append(header::HOST, HeaderValue::from_static("a.example"));
         assert_eq!(
-            request_host(&Uri::from_static("/"), &h).unwrap().1,
+            request_host(&Uri::from_static("/"), &h, v11).unwrap().1,
             "a.example"
         );
         h.append(header::HOST, HeaderValue::from_static("b.example"));
         assert_eq!(
-            request_host(&Uri::from_static("/"), &h),
+            request_host(&Uri::from_static("/"), &h, v11),
             Err("more than one Host header")
         );
         let uri = Uri::from_static("https://c.example:8443/x");
-        assert_eq!(request_host(&uri, &h).unwrap().1, "c.example");
+        assert_eq!(request_host(&uri, &h, v11).unwrap().1, "c.example");
+        let mut empty = HeaderMap::new();
+        empty.append(header::HOST, HeaderValue::from_static(""));
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &empty, v11),
+            Err("empty Host header")
+        );
+        assert_eq!(
+            request_host(&Uri::from_static("/"), &empty, Version::HTTP_10)
+                .unwrap()
+                .1,
+            ""
+        );
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::h1_repair::RepairTargets;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -468,6 +469,10 @@ async fn serve_tls(
     let svc_shared = shared.clone();
     let svc =
         service_fn(move |req: Request<Incoming>| proxy::handle(svc_shared.clone(), conn, req));
+    // HTTP/1: request targets hyper would refuse are percent-encoded so
+    // the WAF sees (and can stop) the request; HTTP/2 goes through as is.
+    let h1 = stream.get_ref().1.alpn_protocol() != Some(b"h2");
+    let stream = RepairTargets::new(stream, h1);
     let connection = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), svc)
         .into_owned();

@@ -207,8 +207,9 @@ impl Stage for Waf {
             target.as_bytes(),
             version(req.version),
         );
+        let mut buf = [0u8; 64];
         for (name, value) in req.headers.iter() {
-            tx.add_request_header(name.as_str().as_bytes(), value.as_bytes());
+            tx.add_request_header(display_name(name.as_str(), &mut buf), value.as_bytes());
         }
         if req.version == http::Version::HTTP_2 && !req.headers.contains_key(header::HOST) {
             if let Some(a) = req.uri.authority() {
@@ -360,5 +361,41 @@ impl Stage for Waf {
         drop(t);
         self.finish(ctx);
         d
+    }
+}
+
+/// A header name as clients write it (`user-agent` becomes `User-Agent`).
+/// hyper lower-cases names; ModSecurity shows them as sent, and rules and
+/// log readers expect that spelling (`REQUEST_HEADERS:Referer`). Lookups
+/// are case-insensitive either way.
+fn display_name<'a>(name: &'a str, buf: &'a mut [u8; 64]) -> &'a [u8] {
+    let bytes = name.as_bytes();
+    if bytes.len() > buf.len() {
+        return bytes;
+    }
+    let out = &mut buf[..bytes.len()];
+    let mut upper = true;
+    for (o, &b) in out.iter_mut().zip(bytes) {
+        *o = if upper { b.to_ascii_uppercase() } else { b };
+        upper = b == b'-';
+    }
+    out
+}
+
+#[cfg(test)]
+mod display_name_tests {
+    use super::display_name;
+
+    #[test]
+    fn names_are_title_cased() {
+        let mut buf = [0u8; 64];
+        assert_eq!(display_name("user-agent", &mut buf), b"User-Agent");
+        assert_eq!(
+            display_name("x-forwarded-for", &mut buf),
+            b"X-Forwarded-For"
+        );
+        assert_eq!(display_name("te", &mut buf), b"Te");
+        let long = "a".repeat(80);
+        assert_eq!(display_name(&long, &mut buf), long.as_bytes());
     }
 }
