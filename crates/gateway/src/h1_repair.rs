@@ -461,7 +461,10 @@ mod tests {
             }
         }
         want.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(want).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
         assert!(http::Uri::try_from("/get?x=%22%3Ca%3E").is_ok());
     }
 

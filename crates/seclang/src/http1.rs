@@ -95,8 +95,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Decodes a chunked body leniently (stops at the first malformed size).
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = find(data, b"\n") else { break };
+    while let Some(eol) = find(data, b"\n") {
         let size_line = data[..eol].strip_suffix(b"\r").unwrap_or(&data[..eol]);
         let size_text = size_line.split(|b| *b == b';').next().unwrap_or(b"");
         let Some(size) = std::str::from_utf8(size_text)

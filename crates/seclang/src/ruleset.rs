@@ -179,6 +179,9 @@ pub(crate) enum Exception {
 }
 
 /// One slot in a phase's list.
+// Rules are most of the entries and are walked on every request: kept
+// inline rather than boxed (the list is built once, at load).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Entry {
     Rule(Rule),
@@ -371,13 +374,11 @@ fn build_prefilters(
 ) -> (rustc_hash::FxHashMap<u32, crate::prefilter::Bank>, usize) {
     use crate::variables::Var;
     let mut next: u32 = 0;
-    let mut by_chain: HashMap<u32, Vec<(u32, Vec<Vec<u8>>)>> = HashMap::new();
+    // chain id -> (rule id, literals) of the rules sharing that chain.
+    type ByChain = HashMap<u32, Vec<(u32, Vec<Vec<u8>>)>>;
+    let mut by_chain: ByChain = HashMap::new();
     let mut groups: HashMap<String, u32> = HashMap::new();
-    fn number(
-        rule: &mut Rule,
-        next: &mut u32,
-        by_chain: &mut HashMap<u32, Vec<(u32, Vec<Vec<u8>>)>>,
-    ) {
+    fn number(rule: &mut Rule, next: &mut u32, by_chain: &mut ByChain) {
         if let Some(pf) = &rule.prefilter {
             rule.pf_idx = Some(*next);
             by_chain

@@ -12,10 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::fmt;
 
 /// Arguments found, or the error and the arguments found before it.
-pub fn parse(
-    body: &[u8],
-    depth_limit: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, (String, Vec<(Vec<u8>, Vec<u8>)>)> {
+pub fn parse(body: &[u8], depth_limit: usize) -> Result<super::Pairs, (String, super::Pairs)> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let result = Node {

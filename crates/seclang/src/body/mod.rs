@@ -7,6 +7,9 @@
 //! transaction: it reports an error message, which becomes
 //! `REQBODY_ERROR` / `REQBODY_ERROR_MSG` for rules to act on.
 
+/// Argument name/value pairs, in order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 pub mod json;
 pub mod multipart;
 pub mod urlencoded;

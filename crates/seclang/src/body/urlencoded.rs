@@ -5,7 +5,7 @@
 //! written and sets `URLENCODED_ERROR`. Empty pairs are skipped.
 
 /// Pairs decoded from `input`, and whether any escape was invalid.
-pub fn parse(input: &[u8], separator: u8) -> (Vec<(Vec<u8>, Vec<u8>)>, bool) {
+pub fn parse(input: &[u8], separator: u8) -> (super::Pairs, bool) {
     let mut out = Vec::new();
     let mut invalid = false;
     for piece in input.split(|b| *b == separator) {

@@ -103,7 +103,10 @@ pub fn lex(file: &std::sync::Arc<str>, text: &str) -> Result<Vec<RawDirective>, 
 }
 
 /// Splits one logical line into (offset, text, quoted) arguments.
-fn split_args(line: &str) -> Result<Vec<(usize, String, bool)>, (usize, String)> {
+/// An argument: its column, its text and whether it was quoted.
+type RawArg = (usize, String, bool);
+
+fn split_args(line: &str) -> Result<Vec<RawArg>, (usize, String)> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut pos = 0;

@@ -176,8 +176,7 @@ fn parse_selector(text: &str, mut pos: usize, var: Var) -> Result<(Selector, usi
 
 fn first_line(s: &str) -> String {
     s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_string()

@@ -488,6 +488,9 @@ fn apply_chain<'v>(rule: &Rule, value: &'v [u8]) -> Cow<'v, [u8]> {
 /// Values that live in the request or response for the whole transaction
 /// are transformed once per distinct chain and remembered (keyed by where
 /// the bytes live, which cannot change while the transaction runs).
+// `&Cow` on purpose: a borrowed value's lifetime `'v` carries over into
+// the candidates, which `&[u8]` would lose.
+#[allow(clippy::ptr_arg)]
 fn transform<'v>(
     rule: &Rule,
     value: &Cow<'v, [u8]>,
@@ -569,10 +572,9 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
             took_effect = true;
         }
         Some(Disruptive::Redirect(url)) if disrupt => {
-            let status = match status {
-                Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
-                _ => 302,
-            };
+            let status = status
+                .filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308))
+                .unwrap_or(302);
             let url =
                 String::from_utf8_lossy(&actions::expand(url, req, resp, state, rule)).into_owned();
             state.intervention = Some(Intervention {

@@ -172,6 +172,9 @@ pub(crate) struct Matched {
     pub all: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// A transformed value shared by the rules of one transformation chain.
+pub(crate) type Transformed = std::sync::Arc<[u8]>;
+
 /// Everything that rules change while they run.
 #[derive(Debug)]
 pub(crate) struct TxState {
@@ -205,7 +208,7 @@ pub(crate) struct TxState {
     pub phase_allowed: bool,
     pub debug: Option<Vec<String>>,
     /// Transformed values, by (address, length, chain id) of the original.
-    pub transform_cache: rustc_hash::FxHashMap<(usize, usize, u32), Option<std::sync::Arc<[u8]>>>,
+    pub transform_cache: rustc_hash::FxHashMap<(usize, usize, u32), Option<Transformed>>,
     /// Prefilter bank hits, by (address, length, chain id) of the original.
     pub bank_bits: rustc_hash::FxHashMap<(usize, usize, u32), Box<[u64]>>,
     /// Bank hits over a whole target group, by (group, data generation).
@@ -548,14 +551,12 @@ impl Transaction {
                     flags: m.flags,
                 });
             }
-            Some(BodyProcessor::Json) => {
-                if !req.body.is_empty() {
-                    match json::parse(&req.body, cfg.json_depth_limit) {
-                        Ok(pairs) => add_post(req, "JSON", pairs),
-                        Err((e, pairs)) => {
-                            add_post(req, "JSON", pairs);
-                            outcome.error = Some(format!("JSON parsing error: {e}"));
-                        }
+            Some(BodyProcessor::Json) if !req.body.is_empty() => {
+                match json::parse(&req.body, cfg.json_depth_limit) {
+                    Ok(pairs) => add_post(req, "JSON", pairs),
+                    Err((e, pairs)) => {
+                        add_post(req, "JSON", pairs);
+                        outcome.error = Some(format!("JSON parsing error: {e}"));
                     }
                 }
             }
@@ -563,7 +564,7 @@ impl Transaction {
                 Ok(doc) => req.xml = Some(doc),
                 Err(e) => outcome.error = Some(format!("XML parsing error: {e}")),
             },
-            None => {}
+            Some(BodyProcessor::Json) | None => {}
         }
         if over_limit && outcome.error.is_none() {
             outcome.error = Some(format!(
@@ -708,7 +709,7 @@ impl Transaction {
         ]
         .iter()
         .find_map(|k| self.state.tx.get(k))
-        .map(|v| actions::to_int(v))
+        .map(actions::to_int)
         .unwrap_or(0)
     }
 

@@ -20,20 +20,14 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, var: Var, out: &mut Vec<VarValu
     let req = view.req;
     let body = &req.body_outcome;
     match var {
-        Var::RequestBody => {
-            if body.body_variable {
-                push_single(var, Cow::Borrowed(req.body.as_slice()), out)
-            }
+        Var::RequestBody if body.body_variable => {
+            push_single(var, Cow::Borrowed(req.body.as_slice()), out)
         }
-        Var::RequestBodyLength => {
-            if body.body_variable || body.processed {
-                push_single(
-                    var,
-                    Cow::Owned(req.body.len().to_string().into_bytes()),
-                    out,
-                )
-            }
-        }
+        Var::RequestBodyLength if body.body_variable || body.processed => push_single(
+            var,
+            Cow::Owned(req.body.len().to_string().into_bytes()),
+            out,
+        ),
         Var::FullRequest | Var::FullRequestLength => {
             let mut full = Vec::new();
             for (k, v) in &req.headers {
@@ -56,10 +50,8 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, var: Var, out: &mut Vec<VarValu
                 push_single(var, Cow::Borrowed(p.name().as_bytes()), out)
             }
         }
-        Var::ReqbodyError | Var::ReqbodyProcessorError => {
-            if body.processed {
-                push_single(var, flag(body.error.is_some()), out)
-            }
+        Var::ReqbodyError | Var::ReqbodyProcessorError if body.processed => {
+            push_single(var, flag(body.error.is_some()), out)
         }
         Var::ReqbodyErrorMsg | Var::ReqbodyProcessorErrorMsg => {
             if let Some(msg) = &body.error {

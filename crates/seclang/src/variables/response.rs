@@ -18,10 +18,8 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, var: Var, out: &mut Vec<VarValu
                 push_single(var, Cow::Owned(s.to_string().into_bytes()), out)
             }
         }
-        Var::ResponseProtocol => {
-            if resp.status.is_some() {
-                push_single(var, Cow::Borrowed(resp.protocol.as_slice()), out)
-            }
+        Var::ResponseProtocol if resp.status.is_some() => {
+            push_single(var, Cow::Borrowed(resp.protocol.as_slice()), out)
         }
         Var::StatusLine => {
             if let Some(s) = resp.status {
@@ -35,29 +33,19 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, var: Var, out: &mut Vec<VarValu
                 push_single(var, Cow::Borrowed(ct.as_slice()), out)
             }
         }
-        Var::ResponseBody => {
-            if resp.body_inspected {
-                push_single(var, Cow::Borrowed(resp.body.as_slice()), out)
-            }
+        Var::ResponseBody if resp.body_inspected => {
+            push_single(var, Cow::Borrowed(resp.body.as_slice()), out)
         }
-        Var::ResponseContentLength => {
-            if resp.body_inspected {
-                push_single(
-                    var,
-                    Cow::Owned(resp.body.len().to_string().into_bytes()),
-                    out,
-                )
-            }
-        }
-        Var::OutboundDataError => {
-            if resp.body_inspected {
-                push_single(
-                    var,
-                    Cow::Borrowed(if resp.outbound_data_error { b"1" } else { b"0" }),
-                    out,
-                )
-            }
-        }
+        Var::ResponseContentLength if resp.body_inspected => push_single(
+            var,
+            Cow::Owned(resp.body.len().to_string().into_bytes()),
+            out,
+        ),
+        Var::OutboundDataError if resp.body_inspected => push_single(
+            var,
+            Cow::Borrowed(if resp.outbound_data_error { b"1" } else { b"0" }),
+            out,
+        ),
         _ => {}
     }
 }
