@@ -276,6 +276,29 @@ fn emit_request_event(
     shared.emit(e);
 }
 
+/// Reads and discards a refused request body in the background (bounded
+/// in bytes and time), so the client, still sending, reads our answer
+/// instead of a connection reset (lingering close, as nginx does). Bodies
+/// over the bound are not read: the connection closes after the answer.
+fn linger(mut incoming: Incoming, declared: u64) {
+    const MAX_LINGER_BYTES: u64 = 4 * 1024 * 1024;
+    if declared > MAX_LINGER_BYTES {
+        return;
+    }
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0u64;
+            while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut incoming).await {
+                seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if seen > MAX_LINGER_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    });
+}
+
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
@@ -383,7 +406,8 @@ pub(crate) async fn handle(
 
     // Phase 2: request body (buffered only if a stage asked).
     let cap = site.config.max_request_body_bytes;
-    if content_length(&parts.headers).is_some_and(|n| n > cap) {
+    if let Some(declared) = content_length(&parts.headers).filter(|n| *n > cap) {
+        linger(incoming, declared);
         return Ok(answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body over {cap} bytes"),

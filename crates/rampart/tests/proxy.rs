@@ -486,8 +486,20 @@ async fn oversized_bodies_get_413_and_never_reach_the_store() {
         .header("host", "localhost")
         .body(streamed)
         .unwrap();
-    let r = collect(c.send_request(req).await.unwrap()).await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A streamed body has no declared length: the gateway finds out
+    // mid-stream, answers 413 and closes (RFC 9110 15.5.14). A client
+    // still writing may see the close before the answer.
+    match c.send_request(req).await {
+        Ok(r) => assert_eq!(collect(r).await.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(
+            e.is_body_write_aborted()
+                || e.is_closed()
+                || e.is_incomplete_message()
+                || format!("{e:?}").contains("BrokenPipe")
+                || format!("{e:?}").contains("ConnectionReset"),
+            "{e:?}"
+        ),
+    }
     if let Some(got) = store.received().first() {
         assert!(
             got.body.len() <= 100_000,
