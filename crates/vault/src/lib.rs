@@ -22,6 +22,7 @@ mod envelope;
 pub mod keys;
 pub mod leak;
 pub mod token;
+pub mod tokenizer;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub use card::{Card, Cvv, Expiry, Pan};
 pub use cvv::CvvHold;
 pub use keys::{keygen, KeyRing};
 pub use token::{Token, TokenFormat};
+pub use tokenizer::Tokenizer;
 
 use envelope::Entropy;
 
@@ -63,6 +65,8 @@ pub enum VaultError {
     NoFingerprintKey,
     #[error("no free token for this card's BIN and last four digits after {0} draws")]
     TokenSpaceExhausted(usize),
+    #[error("the vault's committing task has stopped")]
+    Stopped,
     #[error("cryptography: {0}")]
     Crypto(&'static str),
     #[error("{0}")]

@@ -618,3 +618,43 @@ async fn no_card_number_on_disk_in_any_form() {
         );
     }
 }
+
+async fn group_commit(place: &Place) {
+    let vault = std::sync::Arc::new(open(place, VaultOptions::default()).await);
+    let tokenizer = vault::Tokenizer::spawn(vault.clone(), 64);
+    let cards = cards(300);
+    let mut tasks = Vec::new();
+    for card in cards.clone() {
+        let t = tokenizer.clone();
+        tasks.push(tokio::spawn(async move { t.tokenize(card).await }));
+    }
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap().unwrap());
+    }
+    let back = vault.detokenize_batch(&tokens).await.unwrap();
+    for (a, b) in cards.iter().zip(&back) {
+        assert_eq!(a.to_line().as_str(), b.to_line().as_str());
+    }
+    // A batch that cannot be stored whole: each caller gets its own
+    // answer, and every token given out is real and distinct.
+    let small = Card::parse_line("4222222222222|12/29|").unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..1200 {
+        let t = tokenizer.clone();
+        let c = small.clone();
+        tasks.push(tokio::spawn(async move { t.tokenize(c).await }));
+    }
+    let (mut ok, mut exhausted) = (std::collections::HashSet::new(), 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(t) => assert!(ok.insert(t)),
+            Err(VaultError::TokenSpaceExhausted(_)) => exhausted += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(exhausted > 0 && ok.len() > 300, "{} {exhausted}", ok.len());
+    let ok: Vec<Token> = ok.into_iter().collect();
+    assert_eq!(vault.detokenize_batch(&ok).await.unwrap().len(), ok.len());
+}
+on_both!(group_commit_both, group_commit);
