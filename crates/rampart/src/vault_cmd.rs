@@ -111,6 +111,47 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))
 }
 
+/// The data directory of `args`, if it exists (events are recorded there).
+fn data_dir(args: &VaultArgs) -> Option<PathBuf> {
+    StateLocation::resolve(args.state.config.as_deref(), args.state.data.as_deref())
+        .ok()
+        .map(|l| l.data_dir)
+        .filter(|d| d.is_dir())
+}
+
+/// Records `event` in DATA_DIR/events.sqlite when the data directory
+/// exists; a failure to record is said on stderr, and does not change the
+/// command's outcome.
+fn record(args: &VaultArgs, event: ops::Event) {
+    let Some(dir) = data_dir(args) else { return };
+    let stored = ops::event_store::EventStore::open(&dir.join("events.sqlite"))
+        .and_then(|mut s| s.append(&[event]));
+    if let Err(e) = stored {
+        eprintln!("rampart: warning: the vault event was not recorded: {e}");
+    }
+}
+
+/// The event for a failed detokenization (no card data in it).
+fn detokenize_failed(e: &VaultError) -> Option<ops::Event> {
+    use ops::Severity;
+    let (reason, severity, token) = match e {
+        VaultError::UnknownToken(t) => ("unknown_token", Severity::Warning, Some(t)),
+        VaultError::Tampered(t) => ("tampered", Severity::Critical, Some(t)),
+        VaultError::WrongKey { .. } => ("wrong_key", Severity::Error, None),
+        VaultError::MissingKey { .. } => ("missing_key", Severity::Error, None),
+        VaultError::StaleKeyFile { .. } => ("stale_key_file", Severity::Error, None),
+        _ => return None,
+    };
+    Some(
+        ops::Event::new("vault.detokenize_failed", severity)
+            .message(e.to_string())
+            .data(serde_json::json!({
+                "reason": reason,
+                "token": token.map(|t| t.as_str().to_string()),
+            })),
+    )
+}
+
 async fn open(args: &VaultArgs, create: bool) -> Result<Vault, Failure> {
     let located = StateLocation::resolve(args.state.config.as_deref(), args.state.data.as_deref())
         .map_err(usage)?;
@@ -146,7 +187,18 @@ async fn open(args: &VaultArgs, create: bool) -> Result<Vault, Failure> {
         dedup: args.dedup,
         ..VaultOptions::default()
     };
-    Vault::open(db, source, options).await.map_err(fail)
+    Vault::open(db, source, options).await.map_err(|e| {
+        if matches!(
+            e,
+            VaultError::WrongKey { .. } | VaultError::StaleKeyFile { .. }
+        ) {
+            record(
+                args,
+                ops::Event::new("vault.keys_rejected", ops::Severity::Error).message(e.to_string()),
+            );
+        }
+        fail(e)
+    })
 }
 
 pub fn run(command: VaultCommand) -> Result<(), Failure> {
@@ -179,6 +231,12 @@ pub fn run(command: VaultCommand) -> Result<(), Failure> {
                 })
                 .await
                 .map_err(fail)?;
+            record(
+                &vault,
+                ops::Event::new("vault.rotated", ops::Severity::Notice)
+                    .message(format!("{total} card(s) re-wrapped under key version {active}"))
+                    .data(serde_json::json!({ "rewrapped": total, "key_version": active })),
+            );
             println!("rotation complete: {total} record(s) re-wrapped; every record is under key version {active}");
             Ok(())
         }),
@@ -187,6 +245,12 @@ pub fn run(command: VaultCommand) -> Result<(), Failure> {
             runtime()?.block_on(async {
                 let v = open(&vault, false).await?;
                 let n = v.purge_older_than(age).await.map_err(fail)?;
+                record(
+                    &vault,
+                    ops::Event::new("vault.purged", ops::Severity::Notice)
+                        .message(format!("{n} card(s) stored more than {older_than} ago deleted"))
+                        .data(serde_json::json!({ "purged": n, "older_than_s": age.as_secs() })),
+                );
                 println!("purged {n} card(s) stored more than {older_than} ago");
                 Ok(())
             })
@@ -332,7 +396,24 @@ async fn detokenize(args: &VaultArgs, given: Vec<String>) -> Result<(), Failure>
         .map(|(i, t)| Token::parse(t).map_err(|e| usage(format!("token {}: {e}", i + 1))))
         .collect::<Result<Vec<_>, _>>()?;
     let v = open(args, false).await?;
-    let cards = v.detokenize_batch(&tokens).await.map_err(fail)?;
+    let cards = match v.detokenize_batch(&tokens).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(event) = detokenize_failed(&e) {
+                record(args, event);
+            }
+            return Err(fail(e));
+        }
+    };
+    record(
+        args,
+        ops::Event::new("vault.detokenized", ops::Severity::Notice)
+            .message(format!(
+                "{} card(s) detokenized from the command line",
+                cards.len()
+            ))
+            .data(serde_json::json!({ "count": cards.len(), "by": "cli" })),
+    );
     let mut text = Zeroizing::new(String::with_capacity(cards.len() * 48));
     for c in &cards {
         text.push_str(&c.to_line());

@@ -237,6 +237,42 @@ fn round_trip_and_clear_errors() {
         err.contains("wrong key") && err.lines().count() == 1,
         "{err}"
     );
+    // Each refusal and each detokenization is an event.
+    let (code, out, err) = rampart(
+        &[
+            "events", "query", "--data", &data, "--kind", "vault", "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let kinds: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "vault.detokenized",
+            "vault.detokenized",
+            "vault.detokenized",
+            "vault.detokenize_failed",
+            "vault.keys_rejected"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("\"reason\":\"unknown_token\"") && out.contains("4111110000001112"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("4111111111111111") && !out.contains("Jane"),
+        "{out}"
+    );
     // No keys at all.
     let (code, _, err) = rampart(&["vault", "status", "--data", &data], "");
     assert_eq!(code, 2);

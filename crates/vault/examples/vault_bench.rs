@@ -145,6 +145,39 @@ fn main() {
         t.elapsed = start.elapsed();
         t.print();
 
+        // One card per call from many concurrent callers (checkout
+        // requests), through the group-committing Tokenizer.
+        let callers: usize = arg("--callers").map(|s| s.parse().unwrap()).unwrap_or(256);
+        let v = std::sync::Arc::new(v);
+        let tokenizer = vault::Tokenizer::spawn(v.clone(), 1000);
+        let per_caller = cards_n / callers;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..callers {
+            let tokenizer = tokenizer.clone();
+            let mine: Vec<Card> = cards[c * per_caller..(c + 1) * per_caller].to_vec();
+            tasks.push(tokio::spawn(async move {
+                let mut calls = Vec::with_capacity(mine.len());
+                for card in mine {
+                    let s = Instant::now();
+                    tokenizer.tokenize(card).await.unwrap();
+                    calls.push(s.elapsed());
+                }
+                calls
+            }));
+        }
+        let mut calls = Vec::new();
+        for task in tasks {
+            calls.extend(task.await.unwrap());
+        }
+        let mut t = Timing {
+            name: format!("tokenize, 1 card/call, {callers} callers"),
+            cards: per_caller * callers,
+            elapsed: start.elapsed(),
+            calls,
+        };
+        t.print();
+
         let mut t = Timing {
             name: "detokenize, one token per call".into(),
             cards: singles * 5,
