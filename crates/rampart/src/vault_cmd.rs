@@ -302,7 +302,9 @@ async fn tokenize(args: &VaultArgs) -> Result<(), Failure> {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
         loop {
-            let mut line = Zeroizing::new(String::new());
+            // Room for a card line, so the buffer is not reallocated (which
+            // would leave unwiped copies behind).
+            let mut line = Zeroizing::new(String::with_capacity(512));
             match input.read_line(&mut line) {
                 Ok(0) => break,
                 Ok(_) => {
