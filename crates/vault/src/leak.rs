@@ -86,7 +86,12 @@ pub struct Finding {
 
 /// Every card number in `text`, in order, not overlapping.
 pub fn find_cards(text: &str) -> Vec<Finding> {
-    let b = text.as_bytes();
+    find_cards_in_bytes(text.as_bytes())
+}
+
+/// Every card number in raw bytes (a response body in any ASCII-compatible
+/// encoding), in order, not overlapping.
+pub fn find_cards_in_bytes(b: &[u8]) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -150,11 +155,22 @@ pub fn find_cards(text: &str) -> Vec<Finding> {
 /// `text` with every card number's digits but the last four replaced by
 /// `*` (separators kept), and how many were masked.
 pub fn mask_cards(text: &str) -> (Cow<'_, str>, usize) {
-    let found = find_cards(text);
-    if found.is_empty() {
-        return (Cow::Borrowed(text), 0);
+    match mask_cards_in_bytes(text.as_bytes()) {
+        (Cow::Borrowed(_), _) => (Cow::Borrowed(text), 0),
+        (Cow::Owned(bytes), n) => (
+            Cow::Owned(String::from_utf8(bytes).expect("only ASCII digits were replaced by ASCII")),
+            n,
+        ),
     }
-    let mut out = text.as_bytes().to_vec();
+}
+
+/// [`mask_cards`] for raw bytes.
+pub fn mask_cards_in_bytes(bytes: &[u8]) -> (Cow<'_, [u8]>, usize) {
+    let found = find_cards_in_bytes(bytes);
+    if found.is_empty() {
+        return (Cow::Borrowed(bytes), 0);
+    }
+    let mut out = bytes.to_vec();
     for f in &found {
         let digit_positions: Vec<usize> = (f.start..f.end)
             .filter(|&k| out[k].is_ascii_digit())
@@ -163,8 +179,7 @@ pub fn mask_cards(text: &str) -> (Cow<'_, str>, usize) {
             out[k] = b'*';
         }
     }
-    let masked = String::from_utf8(out).expect("only ASCII digits were replaced by ASCII");
-    (Cow::Owned(masked), found.len())
+    (Cow::Owned(out), found.len())
 }
 
 #[cfg(test)]
@@ -235,6 +250,16 @@ mod tests {
             let (m, n) = mask_cards(text);
             assert_eq!(m, *masked, "{text}");
             assert_eq!(n, brands.len(), "{text}");
+            let (mb, nb) = mask_cards_in_bytes(text.as_bytes());
+            assert_eq!((&*mb, nb), (masked.as_bytes(), brands.len()), "{text}");
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_scanned_too() {
+        let body = b"\xff\xfe card=4111111111111111 \x80";
+        let (masked, n) = mask_cards_in_bytes(body);
+        assert_eq!(n, 1);
+        assert_eq!(&*masked, b"\xff\xfe card=************1111 \x80");
     }
 }
