@@ -625,8 +625,12 @@ impl Vault {
     pub async fn rotate_batch(&self, batch: usize) -> Result<usize, VaultError> {
         let ring = self.keys().await?;
         let active = ring.active();
+        // Versions only grow and no record is above the active one (a key
+        // file older than the vault is refused), so `<` finds every record
+        // to re-wrap through the key_version index: each batch costs its
+        // own size, not a scan of the table.
         let rows = sqlx::query(
-            "SELECT token, key_version, wrapped_key FROM vault_cards WHERE key_version <> $1 ORDER BY token LIMIT $2",
+            "SELECT token, key_version, wrapped_key FROM vault_cards WHERE key_version < $1 LIMIT $2",
         )
         .bind(i64::from(active.version))
         .bind(batch.max(1) as i64)
