@@ -291,6 +291,18 @@ fn round_trip_and_clear_errors() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("4 card(s); active key version 1"));
+    // After all of it, no card number in any form under the data
+    // directory (vault database, its write-ahead log, events).
+    let used: Vec<String> = [
+        "4111111111111111",
+        "5555555555554444",
+        "378282246310005",
+        "6011111111111117",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(scan_dir(Path::new(&data), &used) >= 2);
     // A bad age is a usage error.
     assert!(Path::new(&data).join("rampart.sqlite").is_file());
     let (code, _, err) = rampart(

@@ -13,6 +13,18 @@
 //! Card data never leaves this crate in clear except as the return value
 //! of [`Vault::detokenize`]; every secret-holding type wipes itself on drop
 //! and prints redacted through `Debug`.
+//!
+//! How the request path uses it:
+//! - inline tokenization (checkout POST): one `Arc<Vault>` per process and
+//!   a [`Tokenizer`] (group commit), `tokenizer.tokenize(card)` per card
+//!   field found; [`Vault::tokenize_with_cvv`]'s hold is for the security
+//!   code, which is never stored;
+//! - outbound detokenization: [`Vault::detokenize_for_forward`] gives the
+//!   card and takes the held security code (once);
+//! - leak prevention: [`leak::mask_cards_in_bytes`] on response bodies and
+//!   log lines;
+//! - every [`VaultError`] is one line without card data, fit for an event;
+//!   [`VaultError::is_config`] tells configuration faults from bad input.
 
 #![forbid(unsafe_code)]
 
