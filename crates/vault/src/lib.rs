@@ -21,6 +21,8 @@
 //!   code, which is never stored;
 //! - outbound detokenization: [`Vault::detokenize_for_forward`] gives the
 //!   card and takes the held security code (once);
+//! - the outbound proxy asks [`policy::DetokenizePolicy`] whether a token
+//!   may be swapped back for a destination and field;
 //! - leak prevention: [`leak::mask_cards_in_bytes`] on response bodies and
 //!   log lines;
 //! - every [`VaultError`] is one line without card data, fit for an event;
@@ -33,6 +35,7 @@ pub mod cvv;
 mod envelope;
 pub mod keys;
 pub mod leak;
+pub mod policy;
 pub mod token;
 pub mod tokenizer;
 
