@@ -426,22 +426,23 @@ impl Vault {
             fingerprints.push(self.fingerprint(&ring, &card.pan)?);
         }
         let mut result: Vec<Option<Token>> = vec![None; cards.len()];
-        // With de-duplication: which card is the first with its
-        // fingerprint in this batch, and which already have a token.
-        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        // With de-duplication: the last card with each fingerprint in this
+        // batch stands for the others (the newest expiry and name win),
+        // and which fingerprints already have a token.
+        let mut last_of: HashMap<&str, usize> = HashMap::new();
         let mut same_as: Vec<Option<usize>> = vec![None; cards.len()];
         let mut existing: HashMap<String, Token> = HashMap::new();
         if self.options.dedup {
             for (i, fp) in fingerprints.iter().enumerate() {
-                let fp = fp.as_deref().expect("dedup implies fingerprints");
-                match first_of.get(fp) {
-                    Some(&j) => same_as[i] = Some(j),
-                    None => {
-                        first_of.insert(fp, i);
-                    }
+                last_of.insert(fp.as_deref().expect("dedup implies fingerprints"), i);
+            }
+            for (i, fp) in fingerprints.iter().enumerate() {
+                let last = last_of[fp.as_deref().expect("dedup implies fingerprints")];
+                if last != i {
+                    same_as[i] = Some(last);
                 }
             }
-            let wanted: Vec<&str> = first_of.keys().copied().collect();
+            let wanted: Vec<&str> = last_of.keys().copied().collect();
             for chunk in wanted.chunks(500) {
                 let sql = format!(
                     "SELECT fingerprint, token FROM vault_cards WHERE fingerprint IN ({})",

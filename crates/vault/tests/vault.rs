@@ -392,19 +392,33 @@ async fn dedup(place: &Place) {
     let b = Card::parse_line("4111 1111 1111 1111|01/31|Jane Q Doe").unwrap();
     let c = Card::parse_line("5555555555554444|01/31|").unwrap();
     let t1 = vault.tokenize(&a).await.unwrap();
+    let last = Card::parse_line("4111111111111111|02/32|Last Seen").unwrap();
     let batch = vault
-        .tokenize_batch(&[b.clone(), c.clone(), b.clone()])
+        .tokenize_batch(&[b.clone(), c.clone(), last.clone()])
         .await
         .unwrap();
     assert_eq!(batch[0], t1);
     assert_eq!(batch[2], t1);
     assert_ne!(batch[1], t1);
-    // The record took the newer expiry and name.
+    // The record took the newest expiry and name.
+    assert_eq!(
+        vault.detokenize(&t1).await.unwrap().to_line().as_str(),
+        "4111111111111111|02/32|Last Seen"
+    );
+    // A new card twice in one batch: one token, the later details.
+    let x1 = Card::parse_line("6011111111111117|01/30|First").unwrap();
+    let x2 = Card::parse_line("6011111111111117|02/31|Second").unwrap();
+    let xs = vault.tokenize_batch(&[x1, b.clone(), x2]).await.unwrap();
+    assert_eq!((&xs[0], &xs[1]), (&xs[2], &t1));
+    assert_eq!(
+        vault.detokenize(&xs[0]).await.unwrap().to_line().as_str(),
+        "6011111111111117|02/31|Second"
+    );
     assert_eq!(
         vault.detokenize(&t1).await.unwrap().to_line().as_str(),
         "4111111111111111|01/31|Jane Q Doe"
     );
-    assert_eq!(vault.status().await.unwrap().records, 2);
+    assert_eq!(vault.status().await.unwrap().records, 3);
     // Fingerprints are keyed hashes, not plain hashes of the number.
     let fp: String = sqlx::query("SELECT fingerprint FROM vault_cards WHERE token = $1")
         .bind(t1.as_str())
