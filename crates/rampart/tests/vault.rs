@@ -644,3 +644,78 @@ fn postgres_round_trip_rotation_and_dump_without_card_numbers() {
     assert_no_card("pg_dump", &dump.stdout, &pans);
     psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+#[test]
+fn rotation_while_cards_keep_coming() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, data) = keys_and_data(dir.path());
+    let mut child = Command::new(BIN)
+        .args(["vault", "tokenize", "--data", &data, "--key-file", &keys])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_writer = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut i = 0;
+        while !stop_writer.load(std::sync::atomic::Ordering::Relaxed) && i < 2_000_000 {
+            if writeln!(stdin, "{}", card_line(i)).is_err() {
+                break;
+            }
+            i += 1;
+            if i % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        // Dropping stdin ends the tokenize command.
+    });
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // A new key version: the running tokenizer switches to it within a
+    // second; rotation re-wraps what was written before.
+    let (code, _, _) = rampart(&["vault", "keygen", &keys], "");
+    assert_eq!(code, 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, out, err) = rampart(
+        &["vault", "rotate", "--data", &data, "--key-file", &keys],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every record is under key version 2"), "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let status_code = child.wait().unwrap();
+    let tokens = reader.join().unwrap();
+    assert!(status_code.success());
+    assert!(tokens.len() > 1000, "{}", tokens.len());
+
+    // Everything, before and after the new key, is under version 2 now and
+    // reads back.
+    let s = status(&data, &keys);
+    assert_eq!(
+        s,
+        format!(
+            "{} card(s); active key version 2\nkey version 2: {} card(s)\n",
+            tokens.len(),
+            tokens.len()
+        )
+    );
+    let (code, out, err) = rampart(
+        &["vault", "detokenize", "--data", &data, "--key-file", &keys],
+        &format!("{}\n", tokens.join("\n")),
+    );
+    assert_eq!(code, 0, "{err}");
+    for (i, line) in out.lines().enumerate() {
+        assert_eq!(line, card_line(i));
+    }
+}
