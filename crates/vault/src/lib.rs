@@ -468,16 +468,15 @@ impl Vault {
             match fingerprints[i].as_deref().and_then(|fp| existing.get(fp)) {
                 Some(token) => {
                     let sealed = envelope::seal(&cards[i], token, kek, &mut lock(&self.entropy))?;
-                    updates.push((token.clone(), sealed));
-                    result[i] = Some(token.clone());
+                    updates.push((i, token.clone(), sealed));
                 }
                 None => to_insert.push(i),
             }
         }
 
         let mut tx = self.db.pool().begin().await?;
-        for (token, sealed) in &updates {
-            sqlx::query(
+        for (i, token, sealed) in updates {
+            let done = sqlx::query(
                 "UPDATE vault_cards SET key_version = $1, wrapped_key = $2, sealed = $3, created_at = $4 WHERE token = $5",
             )
             .bind(i64::from(kek.version))
@@ -487,6 +486,12 @@ impl Vault {
             .bind(token.as_str())
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() == 1 {
+                result[i] = Some(token);
+            } else {
+                // Purged since it was looked up: the card gets a new token.
+                to_insert.push(i);
+            }
         }
         const DRAWS: usize = 16;
         let mut draws = 0;
