@@ -230,8 +230,14 @@ pub fn keygen(path: &Path) -> Result<u32, VaultError> {
     text.push_str(&format!("kek {version} {}\n", fresh()?.as_str()));
     let tmp = path.with_extension("tmp-keygen");
     let write = || -> std::io::Result<()> {
+        // A leftover from an interrupted keygen may have other permissions:
+        // the new file is always created afresh, 0600 from the start.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -289,6 +295,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn a_leftover_temporary_file_does_not_lend_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.keys");
+        let tmp = path.with_extension("tmp-keygen");
+        std::fs::write(&tmp, "junk").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o666)).unwrap();
+        keygen(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!tmp.exists());
+        KeyRing::load(&path).unwrap();
     }
 
     #[test]
