@@ -488,7 +488,7 @@ fn rotation_killed_halfway_resumes() {
             "vault",
             "rotate",
             "--batch",
-            "50",
+            "10",
             "--data",
             &data,
             "--key-file",
@@ -500,9 +500,9 @@ fn rotation_killed_halfway_resumes() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    assert_eq!(first, "re-wrapped 50");
+    assert_eq!(first, "re-wrapped 10");
     let second = lines.next().unwrap().unwrap();
-    assert_eq!(second, "re-wrapped 100");
+    assert_eq!(second, "re-wrapped 20");
     child.kill().unwrap();
     child.wait().unwrap();
     let mid = status(&data, &keys);
@@ -512,7 +512,7 @@ fn rotation_killed_halfway_resumes() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{mid}"));
-    assert!(v1 > 0 && v1 <= n - 100, "{mid}");
+    assert!(v1 > 0 && v1 <= n - 20, "{mid}");
 
     // Every card reads back in the middle of the rotation.
     let (code, out, err) = rampart(
@@ -564,11 +564,11 @@ fn purge_forgets_old_cards() {
     let (keys, data) = keys_and_data(dir.path());
     let v = |cmd: &'static str| vec!["vault", cmd, "--data", &data, "--key-file", &keys];
     let (_, old, _) = rampart(&v("tokenize"), &format!("{}\n", card_line(1)));
-    std::thread::sleep(Duration::from_millis(3100));
+    std::thread::sleep(Duration::from_millis(4100));
     let (_, new, _) = rampart(&v("tokenize"), &format!("{}\n", card_line(2)));
-    let (code, out, err) = rampart(&[&v("purge")[..], &["--older-than", "2s"]].concat(), "");
+    let (code, out, err) = rampart(&[&v("purge")[..], &["--older-than", "3s"]].concat(), "");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "purged 1 card(s) stored more than 2s ago");
+    assert_eq!(out.trim(), "purged 1 card(s) stored more than 3s ago");
     let (code, _, err) = rampart(&[&v("detokenize")[..], &[old.trim()]].concat(), "");
     assert_eq!(code, 1);
     assert!(err.contains("unknown token"), "{err}");
@@ -684,7 +684,16 @@ fn rotation_while_cards_keep_coming() {
     // second; rotation re-wraps what was written before.
     let (code, _, _) = rampart(&["vault", "keygen", &keys], "");
     assert_eq!(code, 0);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until the running tokenizer writes under version 2 (only it
+    // does, before rotation starts).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !status(&data, &keys).contains("key version 2:") {
+        assert!(
+            Instant::now() < deadline,
+            "the running tokenizer never took the new key"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let (code, out, err) = rampart(
         &["vault", "rotate", "--data", &data, "--key-file", &keys],
         "",
