@@ -64,7 +64,10 @@ impl CvvHold {
 
     /// Holds `cvv` for `token` (replacing an earlier one).
     pub fn put(&self, token: &Token, cvv: Cvv) {
-        let now = Instant::now();
+        self.put_at(token, cvv, Instant::now());
+    }
+
+    fn put_at(&self, token: &Token, cvv: Cvv, now: Instant) {
         let deadline = now + self.ttl;
         let mut held = self.lock();
         held.expire(now);
@@ -84,7 +87,10 @@ impl CvvHold {
 
     /// Takes the code for `token`: once, and only within its time to live.
     pub fn take(&self, token: &Token) -> Option<Cvv> {
-        let now = Instant::now();
+        self.take_at(token, Instant::now())
+    }
+
+    fn take_at(&self, token: &Token, now: Instant) -> Option<Cvv> {
         let mut held = self.lock();
         held.expire(now);
         held.codes.remove(token).map(|(cvv, _)| cvv)
@@ -120,6 +126,15 @@ mod tests {
 
     #[test]
     fn expires_after_the_ttl() {
+        let hold = CvvHold::new(Duration::from_secs(60), 10);
+        let t0 = Instant::now();
+        hold.put_at(&t("4111110000001112"), Cvv::parse("123").unwrap(), t0);
+        hold.put_at(&t("4111110000002112"), Cvv::parse("456").unwrap(), t0);
+        let just_in_time = hold.take_at(&t("4111110000002112"), t0 + Duration::from_secs(59));
+        assert_eq!(just_in_time.unwrap().digits(), "456");
+        let too_late = hold.take_at(&t("4111110000001112"), t0 + Duration::from_secs(60));
+        assert!(too_late.is_none());
+        // And for real, with a short TTL.
         let hold = CvvHold::new(Duration::from_millis(30), 10);
         hold.put(&t("4111110000001112"), Cvv::parse("123").unwrap());
         std::thread::sleep(Duration::from_millis(60));
@@ -140,11 +155,16 @@ mod tests {
 
     #[test]
     fn a_replaced_code_keeps_its_own_deadline() {
-        let hold = CvvHold::new(Duration::from_millis(80), 10);
-        hold.put(&t("4111110000001112"), Cvv::parse("111").unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-        hold.put(&t("4111110000001112"), Cvv::parse("222").unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(hold.take(&t("4111110000001112")).unwrap().digits(), "222");
+        let hold = CvvHold::new(Duration::from_secs(80), 10);
+        let t0 = Instant::now();
+        hold.put_at(&t("4111110000001112"), Cvv::parse("111").unwrap(), t0);
+        hold.put_at(
+            &t("4111110000001112"),
+            Cvv::parse("222").unwrap(),
+            t0 + Duration::from_secs(50),
+        );
+        // Past the first deadline, before the second.
+        let code = hold.take_at(&t("4111110000001112"), t0 + Duration::from_secs(100));
+        assert_eq!(code.unwrap().digits(), "222");
     }
 }
