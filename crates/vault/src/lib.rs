@@ -17,8 +17,8 @@
 //! How the request path uses it:
 //! - inline tokenization (checkout POST): one `Arc<Vault>` per process and
 //!   a [`Tokenizer`] (group commit), `tokenizer.tokenize(card)` per card
-//!   field found; [`Vault::tokenize_with_cvv`]'s hold is for the security
-//!   code, which is never stored;
+//!   field found, then [`Vault::hold_cvv`] for its security code, which is
+//!   held in memory for one use and never stored;
 //! - outbound detokenization: [`Vault::detokenize_for_forward`] gives the
 //!   card and takes the held security code (once);
 //! - the outbound proxy asks [`policy::DetokenizePolicy`] whether a token
@@ -407,8 +407,15 @@ impl Vault {
     /// use within the configured time to live (never stored).
     pub async fn tokenize_with_cvv(&self, card: &Card, cvv: Cvv) -> Result<Token, VaultError> {
         let token = self.tokenize(card).await?;
-        self.cvv.put(&token, cvv);
+        self.hold_cvv(&token, cvv);
         Ok(token)
+    }
+
+    /// Holds a security code for `token` in memory for one use within the
+    /// configured time to live (never stored); for cards tokenized through
+    /// a [`Tokenizer`].
+    pub fn hold_cvv(&self, token: &Token, cvv: Cvv) {
+        self.cvv.put(token, cvv);
     }
 
     /// The security code held for `token`, taken (it can be taken once).
