@@ -16,6 +16,8 @@ use gateway::stages::waf::Waf;
 use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
+mod vault_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "rampart",
@@ -67,6 +69,10 @@ enum Command {
     /// The OWASP Core Rule Set: install or verify a release.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The card vault: tokenize and detokenize cards, keys and rotation,
+    /// purge.
+    #[command(subcommand)]
+    Vault(vault_cmd::VaultCommand),
     /// Print the version.
     Version,
 }
@@ -216,6 +222,7 @@ fn main() -> ExitCode {
         Command::Serve(state) => serve(&state),
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
+        Command::Vault(command) => vault_cmd::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
