@@ -65,8 +65,11 @@ impl EventBus {
         )
     }
 
-    /// Emits one event; never blocks.
-    pub fn emit(&self, event: Event) {
+    /// Emits one event; never blocks. Card numbers anywhere in it (a
+    /// query string, a rule's logged data) are masked first: no sink ever
+    /// writes one in clear.
+    pub fn emit(&self, mut event: Event) {
+        event.mask_card_numbers();
         match self.tx.try_send(Message::Event(Box::new(event))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {

@@ -166,6 +166,31 @@ impl Event {
         line
     }
 
+    /// Replaces the digits of every card number in the event's text (all
+    /// but the last four) with `*`; returns how many were masked.
+    pub fn mask_card_numbers(&mut self) -> usize {
+        fn mask(s: &mut String) -> usize {
+            let (masked, n) = crate::cards::mask_cards(s);
+            if n > 0 {
+                *s = masked.into_owned();
+            }
+            n
+        }
+        fn mask_value(v: &mut serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::String(s) => mask(s),
+                serde_json::Value::Array(a) => a.iter_mut().map(mask_value).sum(),
+                serde_json::Value::Object(o) => o.values_mut().map(mask_value).sum(),
+                _ => 0,
+            }
+        }
+        let mut n = mask(&mut self.message);
+        if let Some(u) = &mut self.uri {
+            n += mask(u);
+        }
+        n + mask_value(&mut self.data)
+    }
+
     /// True for events that describe one HTTP request (they carry a
     /// request id).
     pub fn is_request(&self) -> bool {
@@ -182,6 +207,23 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_numbers_are_masked_everywhere() {
+        let mut e = Event::new("request", Severity::Notice).message("card 4111 1111 1111 1111");
+        e.uri = Some("/pay?pan=4111111111111111&order=12345678901234".into());
+        e.data = serde_json::json!({"matches": [{"data": "Matched Data: 5555-5555-5555-4444"}]});
+        assert_eq!(e.mask_card_numbers(), 3);
+        assert_eq!(e.message, "card **** **** **** 1111");
+        assert_eq!(
+            e.uri.as_deref(),
+            Some("/pay?pan=************1111&order=12345678901234")
+        );
+        assert_eq!(
+            e.data["matches"][0]["data"],
+            "Matched Data: ****-****-****-4444"
+        );
+    }
 
     #[test]
     fn line_shows_the_set_fields() {

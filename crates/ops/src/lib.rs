@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod bus;
+pub mod cards;
 pub mod event;
 pub mod event_store;
 

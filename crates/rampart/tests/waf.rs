@@ -171,6 +171,25 @@ async fn attacks_are_blocked_before_the_store_and_logged() {
     let text = String::from_utf8_lossy(&raw);
     assert!(text.starts_with("HTTP/1.1 403"), "{text}");
     assert_eq!(store.received().len(), 2);
+
+    // A card number in a blocked request never reaches the audit log or
+    // the event store in clear.
+    let r = browser_get(
+        gw.https,
+        "/pay?pan=4111111111111111&note=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let lines = audit_lines(dir.path(), &request_id(&r)).await;
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0]["uri"].as_str().unwrap().contains("************1111"));
+    for file in ["data/audit.jsonl", "data/events.sqlite", "data/events.sqlite-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(16).any(|w| w == b"4111111111111111"),
+            "a card number in clear in {file}"
+        );
+    }
 }
 
 #[tokio::test]
