@@ -197,6 +197,10 @@ fn usage(msg: impl std::fmt::Display) -> Failure {
     Failure(2, msg.to_string())
 }
 
+/// Small, short-lived allocations dominate a WAF request (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // One TLS provider for the whole process (ring).
     let _ = rustls::crypto::ring::default_provider().install_default();

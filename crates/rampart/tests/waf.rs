@@ -182,8 +182,15 @@ async fn attacks_are_blocked_before_the_store_and_logged() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let lines = audit_lines(dir.path(), &request_id(&r)).await;
     assert_eq!(lines.len(), 1);
-    assert!(lines[0]["uri"].as_str().unwrap().contains("************1111"));
-    for file in ["data/audit.jsonl", "data/events.sqlite", "data/events.sqlite-wal"] {
+    assert!(lines[0]["uri"]
+        .as_str()
+        .unwrap()
+        .contains("************1111"));
+    for file in [
+        "data/audit.jsonl",
+        "data/events.sqlite",
+        "data/events.sqlite-wal",
+    ] {
         let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
         assert!(
             !bytes.windows(16).any(|w| w == b"4111111111111111"),
