@@ -16,6 +16,8 @@ use gateway::stages::waf::Waf;
 use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
+mod scan_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "rampart",
@@ -67,6 +69,11 @@ enum Command {
     /// The OWASP Core Rule Set: install or verify a release.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Audit a store from the outside: TLS, HTTPS everywhere, security
+    /// headers graded like the HTTP Observatory, exposed files, payment-page
+    /// scripts. Stores the result as an event and shows what changed since
+    /// the previous scan. Exit 1 when a finding reaches --fail-on.
+    Scan(scan_cmd::ScanArgs),
     /// Print the version.
     Version,
 }
@@ -214,6 +221,7 @@ fn main() -> ExitCode {
             sha256,
         }) => rules_install(&state, from.as_deref(), sha256.as_deref()),
         Command::Serve(state) => serve(&state),
+        Command::Scan(args) => scan_cmd::run(&args),
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
     };
