@@ -133,10 +133,9 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
 
 /// The soft-404 baseline: the answer to a path that cannot exist.
 pub struct Baseline {
-    /// Status and body (with the random token removed) of the random path.
+    /// Status and body (with the requested path removed) of the random path.
     pub status: Option<u16>,
     pub body: String,
-    token: String,
 }
 
 impl Baseline {
@@ -147,25 +146,26 @@ impl Baseline {
             Err(_) => "5f3c1a9e0b7d2c44".to_string(),
         };
         let token = format!("rampart-{token}");
-        let answer = match base.join(&format!("{token}.php")) {
-            Ok(u) => fetcher.get(&u, true).await.ok(),
-            Err(_) => None,
+        let url = base.join(&format!("{token}.php")).ok();
+        let answer = match &url {
+            Some(u) => fetcher.get(u, true).await.ok(),
+            None => None,
         };
+        let path = url.map(|u| u.path().to_string()).unwrap_or_default();
         Baseline {
             status: answer.as_ref().map(|a| a.status),
             body: answer
-                .map(|a| a.body.replace(&token, ""))
+                .map(|a| strip_path(&a.body, &path).replace(&token, ""))
                 .unwrap_or_default(),
-            token,
         }
     }
 
     /// True when `f` is just the shop's answer to any unknown path.
-    fn is_soft_404(&self, f: &Fetched, path: &str) -> bool {
+    fn is_soft_404(&self, f: &Fetched, url: &Url) -> bool {
         if self.status != Some(f.status) {
             return false;
         }
-        let body = f.body.replace(path, "").replace(&self.token, "");
+        let body = strip_path(&f.body, url.path());
         if body == self.body {
             return true;
         }
@@ -176,6 +176,25 @@ impl Baseline {
     }
 }
 
+/// A body without the path that was asked for (in raw, decoded and
+/// HTML-escaped spellings): soft-404 pages often echo it.
+fn strip_path(body: &str, path: &str) -> String {
+    let decoded = percent_decode(path);
+    let escaped = decoded
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    body.replace(path, "")
+        .replace(&decoded, "")
+        .replace(&escaped, "")
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// Runs every probe against `base` (which ends in `/`).
 pub async fn probe(fetcher: &Fetcher, base: &Url, baseline: &Baseline) -> Vec<Finding> {
     let tasks = PROBES.iter().map(|p| async move {
@@ -184,7 +203,7 @@ pub async fn probe(fetcher: &Fetcher, base: &Url, baseline: &Baseline) -> Vec<Fi
         if !(200..300).contains(&f.status) || !matches(p.signature, &f) {
             return None;
         }
-        if baseline.is_soft_404(&f, p.path) {
+        if baseline.is_soft_404(&f, &url) {
             return None;
         }
         Some(

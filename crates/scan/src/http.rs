@@ -98,13 +98,14 @@ const MAX_REDIRECTS: usize = 10;
 
 impl Fetcher {
     pub fn new(limits: &Limits) -> Result<Fetcher, String> {
+        let tls = crate::tls::permissive_client_config()?;
         let client = reqwest::Client::builder()
             .user_agent(user_agent())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout.min(Duration::from_secs(5)))
             .no_proxy()
-            .tls_danger_accept_invalid_certs(true)
+            .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let rate = if limits.rate.is_finite() && limits.rate > 0.0 {

@@ -128,6 +128,26 @@ pub async fn inspect(
     }
 }
 
+/// A client configuration on ring that accepts any certificate: the HTTP
+/// checks must run on shops with broken certificates too, which
+/// [`inspect`] reports on its own.
+pub fn permissive_client_config() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Recorder {
+        inner: None,
+        provider: provider.clone(),
+        verdict: Mutex::new(None),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS client: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 fn roots(extra: &[CertificateDer<'static>]) -> RootCertStore {
     let mut store = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
