@@ -324,7 +324,9 @@ async fn certificate(
                     "The certificate is not valid for this host name",
                     "Issue a certificate whose subjectAltName covers every host name the shop answers on.",
                 ),
-                CertificateError::UnknownIssuer if self_signed => (
+                // A self-signed leaf fails however the verifier words it (unknown
+                // issuer, or a same-named root whose key does not fit).
+                _ if self_signed => (
                     "tls.self-signed",
                     Severity::High,
                     "The certificate is self-signed",
