@@ -102,7 +102,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
     let format: Format = args.format.parse().map_err(usage)?;
     let fail_on: Severity = args.fail_on.parse().map_err(usage)?;
     let target = scan::parse_target(&args.url).map_err(usage)?;
-    if args.concurrency == 0 || !(args.rate > 0.0) || args.timeout == 0 {
+    if args.concurrency == 0 || !args.rate.is_finite() || args.rate <= 0.0 || args.timeout == 0 {
         return Err(usage(
             "--concurrency, --rate and --timeout must be greater than 0",
         ));

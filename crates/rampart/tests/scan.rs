@@ -1,0 +1,159 @@
+//! `rampart scan` through the real binary against a real loopback shop:
+//! formats, exit codes, results stored as events and diffed.
+
+mod common;
+#[path = "../../scan/tests/fixture/mod.rs"]
+mod fixture;
+
+use std::time::Duration;
+
+use common::run;
+
+async fn rampart(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&a)
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_reports_stores_and_diffs() {
+    let shop = fixture::serve(fixture::weak_shop(), None, Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let url = shop.url("/");
+    let base = [
+        "scan",
+        url.as_str(),
+        "--data",
+        data,
+        "--rate",
+        "500",
+        "--crawl",
+        "5",
+    ];
+
+    // JSON; a critical finding exists, so --fail-on critical exits 1.
+    let mut a = args(&base);
+    a.extend(args(&["--format", "json", "--fail-on", "critical"]));
+    let (code, out, err) = rampart(a).await;
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("critical"), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"exposure.git") && ids.contains(&"exposure.env"),
+        "{ids:?}"
+    );
+    assert_eq!(report["headers"]["grade"], "F");
+    assert!(
+        report.get("diff").is_none(),
+        "first scan has nothing to diff against"
+    );
+
+    // The .env is removed; the second scan says it is resolved.
+    shop.set("/.env", None);
+    let mut a = args(&base);
+    a.extend(args(&["--format", "json", "--fail-on", "critical"]));
+    let (code, out, _) = rampart(a).await;
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let resolved: Vec<&str> = report["diff"]["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved, ["exposure.env"]);
+    assert!(report["diff"]["new"].as_array().unwrap().is_empty());
+
+    // Both scans are events.
+    let (code, out, err) =
+        rampart(args(&["events", "query", "--data", data, "--kind", "scan"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("scan.completed")).count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("1 resolved"), "{out}");
+
+    // SARIF to a file; text; HTML; nothing at or above... a level that passes.
+    let sarif = dir.path().join("r.sarif");
+    let mut a = args(&base);
+    a.extend(args(&[
+        "--no-store",
+        "--format",
+        "sarif",
+        "-o",
+        sarif.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+    ]));
+    let (code, out, _) = rampart(a).await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["runs"][0]["results"].as_array().unwrap().len() >= 10);
+
+    let mut a = args(&base);
+    a.extend(args(&[
+        "--no-store",
+        "--format",
+        "html",
+        "--no-exposure",
+        "--fail-on",
+        "critical",
+    ]));
+    let (code, out, err) = rampart(a).await;
+    // Without the exposure probes nothing critical remains.
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("<!DOCTYPE html>"), "{out}");
+    assert!(out.contains("Security headers: F"));
+
+    let mut a = args(&base);
+    a.extend(args(&["--no-store", "--fail-on", "info"]));
+    let (code, out, _) = rampart(a).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("CRITICAL exposure.git"), "{out}");
+}
+
+#[test]
+fn scan_usage_errors_exit_2_with_one_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dead = format!("http://127.0.0.1:{port}/");
+    for (a, needle) in [
+        (vec!["scan", "ftp://shop.example"], "only http"),
+        (
+            vec!["scan", "https://shop.example", "--format", "pdf"],
+            "unknown format",
+        ),
+        (
+            vec!["scan", "https://shop.example", "--fail-on", "severe"],
+            "unknown severity",
+        ),
+        (vec!["scan", dead.as_str(), "--no-store"], "unreachable"),
+    ] {
+        let (code, _, err) = run(&a);
+        assert_eq!(code, 2, "{a:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+        assert!(err.contains(needle), "{a:?}: {err}");
+    }
+}
