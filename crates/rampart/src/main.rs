@@ -74,6 +74,10 @@ enum Command {
     /// scripts. Stores the result as an event and shows what changed since
     /// the previous scan. Exit 1 when a finding reaches --fail-on.
     Scan(scan_cmd::ScanArgs),
+    /// The advisory database (OSV JSON) that `scan` matches platforms,
+    /// plugins and lockfiles against.
+    #[command(subcommand)]
+    Advisories(scan_cmd::AdvisoriesCommand),
     /// Print the version.
     Version,
 }
@@ -222,6 +226,7 @@ fn main() -> ExitCode {
         }) => rules_install(&state, from.as_deref(), sha256.as_deref()),
         Command::Serve(state) => serve(&state),
         Command::Scan(args) => scan_cmd::run(&args),
+        Command::Advisories(cmd) => scan_cmd::advisories(&cmd),
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
     };

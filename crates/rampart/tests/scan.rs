@@ -157,3 +157,203 @@ fn scan_usage_errors_exit_2_with_one_line() {
         assert!(err.contains(needle), "{a:?}: {err}");
     }
 }
+
+fn osv(id: &str, ecosystem: &str, name: &str, fixed: &str, severity: &str) -> String {
+    serde_json::json!({
+        "schema_version": "1.6.0",
+        "id": id,
+        "summary": format!("test advisory for {name}"),
+        "aliases": [format!("CVE-2099-{}", id.len())],
+        "affected": [{
+            "package": {"ecosystem": ecosystem, "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]
+        }],
+        "database_specific": {"severity": severity}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisories_match_fingerprints_and_lockfiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap().to_string();
+    let feed = dir.path().join("osv");
+    std::fs::create_dir_all(feed.join("npm")).unwrap();
+    std::fs::write(
+        feed.join("woo.json"),
+        osv("TEST-WOO-1", "WordPress", "woocommerce", "8.0.2", "HIGH"),
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join("packagist.json"),
+        format!(
+            "[{}, {}]",
+            osv(
+                "TEST-GUZZLE-1",
+                "Packagist",
+                "guzzlehttp/guzzle",
+                "7.4.5",
+                "CRITICAL"
+            ),
+            osv(
+                "TEST-MONOLOG-1",
+                "Packagist",
+                "monolog/monolog",
+                "2.0.0",
+                "LOW"
+            )
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join("npm/lodash.json"),
+        osv("TEST-LODASH-1", "npm", "lodash", "4.17.21", "HIGH"),
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join("npm/minimist.json"),
+        osv("TEST-MINIMIST-1", "npm", "minimist", "1.2.6", "MODERATE"),
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join("rack.json"),
+        osv("TEST-RACK-1", "RubyGems", "rack", "2.2.6.4", "HIGH"),
+    )
+    .unwrap();
+
+    let (code, out, err) = rampart(args(&[
+        "advisories",
+        "import",
+        feed.to_str().unwrap(),
+        "--data",
+        &data,
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("imported 6 advisories from 5 files (6 stored)"),
+        "{out}"
+    );
+    // Importing again replaces, never duplicates.
+    let (_, out, _) = rampart(args(&[
+        "advisories",
+        "import",
+        feed.to_str().unwrap(),
+        "--data",
+        &data,
+    ]))
+    .await;
+    assert!(out.contains("(6 stored)"), "{out}");
+
+    // The shop shows "WooCommerce 8.0.0" in its generator tag.
+    let shop = fixture::serve(fixture::weak_shop(), None, Duration::ZERO).await;
+    let url = shop.url("/");
+    let (code, out, err) = rampart(args(&[
+        "scan",
+        &url,
+        "--data",
+        &data,
+        "--rate",
+        "500",
+        "--no-exposure",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hit = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "advisory.TEST-WOO-1")
+        .unwrap_or_else(|| panic!("no advisory finding: {out}"));
+    assert_eq!(hit["severity"], "high");
+    assert!(
+        hit["evidence"].as_str().unwrap().contains("fixed in 8.0.2"),
+        "{hit}"
+    );
+    assert!(report["software"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "woocommerce 8.0.0"));
+
+    // Lockfiles.
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("composer.lock"),
+        r#"{"packages":[{"name":"guzzlehttp/guzzle","version":"7.4.0"},{"name":"monolog/monolog","version":"2.9.1"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("package-lock.json"),
+        r#"{"lockfileVersion":3,"packages":{"":{},"node_modules/lodash":{"version":"4.17.21"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("yarn.lock"),
+        "# yarn lockfile v1\n\nminimist@^1.2.0:\n  version \"1.2.5\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("Gemfile.lock"),
+        "GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (2.2.3)\n\nPLATFORMS\n  ruby\n",
+    )
+    .unwrap();
+    let (code, out, err) = rampart(args(&[
+        "scan",
+        "deps",
+        app.to_str().unwrap(),
+        "--data",
+        &data,
+        "--format",
+        "json",
+    ]))
+    .await;
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    // lodash 4.17.21 is the fixed version and monolog 2.9.1 is past the fix.
+    assert_eq!(
+        ids,
+        [
+            "advisory.TEST-GUZZLE-1",
+            "advisory.TEST-MINIMIST-1",
+            "advisory.TEST-RACK-1"
+        ]
+    );
+
+    // Garbage in: a clear one-line error, exit 2.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let (code, _, err) = rampart(args(&[
+        "advisories",
+        "import",
+        bad.to_str().unwrap(),
+        "--data",
+        &data,
+    ]))
+    .await;
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = rampart(args(&[
+        "scan",
+        "deps",
+        dir.path().join("nothing").to_str().unwrap(),
+        "--data",
+        &data,
+    ]))
+    .await;
+    assert_eq!(code, 2, "{err}");
+}

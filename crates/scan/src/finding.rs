@@ -136,6 +136,9 @@ pub struct Report {
     pub headers: Option<HeaderGrade>,
     /// Pages fetched by the crawl.
     pub pages: Vec<String>,
+    /// Platforms and plugins recognised, with versions where visible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub software: Vec<String>,
     /// Scripts on payment pages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payment_scripts: Vec<PageScript>,
@@ -197,6 +200,7 @@ mod tests {
             scanner: String::new(),
             headers: None,
             pages: vec![],
+            software: vec![],
             payment_scripts: vec![],
             findings: vec![
                 Finding::new("a", Severity::Low, "a", "/"),

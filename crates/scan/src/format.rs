@@ -245,6 +245,7 @@ mod tests {
             scanner: "Rampart-Scanner/0".into(),
             headers: None,
             pages: vec![],
+            software: vec![],
             payment_scripts: vec![],
             findings: vec![
                 Finding::new(

@@ -99,6 +99,7 @@ mod tests {
             scanner: String::new(),
             headers: None,
             pages: vec![],
+            software: vec![],
             payment_scripts: vec![],
             findings: ids
                 .iter()

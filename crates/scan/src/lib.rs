@@ -12,8 +12,11 @@
 //! This crate does not proxy, store or print: the `rampart` binary renders
 //! a [`Report`] with [`format`] and stores it with [`history`].
 
+pub mod advisories;
+pub mod deps;
 pub mod exposure;
 pub mod finding;
+pub mod fingerprint;
 pub mod format;
 pub mod history;
 pub mod html;
@@ -48,6 +51,8 @@ pub struct ScanOptions {
     pub exposure: bool,
     /// Check certificate and protocol versions of https targets.
     pub tls: bool,
+    /// Advisories to match fingerprinted platforms and plugins against.
+    pub advisories: Option<std::sync::Arc<advisories::AdvisoryStore>>,
 }
 
 impl Default for ScanOptions {
@@ -59,6 +64,7 @@ impl Default for ScanOptions {
             extra_roots: Vec::new(),
             exposure: true,
             tls: true,
+            advisories: None,
         }
     }
 }
@@ -108,6 +114,7 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
         scanner: http::user_agent(),
         headers: None,
         pages: Vec::new(),
+        software: Vec::new(),
         payment_scripts: Vec::new(),
         findings: Vec::new(),
     };
@@ -202,6 +209,41 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
     }
     if let Some(f) = exposure::verbose_error(&base, &baseline.body) {
         report.findings.push(f);
+    }
+
+    // Platform and plugins, matched against the advisories.
+    let start_page = html::parse(&start.body);
+    let mut software = fingerprint::from_page(&start, &start_page);
+    fingerprint::refine(&fetcher, &base, &mut software).await;
+    let mut installed = Vec::new();
+    for s in &software {
+        report.findings.push(
+            Finding::new(
+                format!("fingerprint.{}", s.product),
+                if s.version.is_some() { Severity::Low } else { Severity::Info },
+                match &s.version {
+                    Some(v) => format!("{} {v} detected (version visible to anyone)", s.product),
+                    None => format!("{} detected", s.product),
+                },
+                final_url.as_str(),
+            )
+            .evidence(s.evidence.clone())
+            .remediation("Keep it updated; hide version strings (generator tags, ?ver= on assets) where the platform allows."),
+        );
+        installed.extend(s.installed(final_url.as_str()));
+    }
+    report.software = software
+        .iter()
+        .map(|s| match &s.version {
+            Some(v) => format!("{} {v}", s.product),
+            None => s.product.clone(),
+        })
+        .collect();
+    if let Some(store) = &opts.advisories {
+        match store.check(&installed).await {
+            Ok(found) => report.findings.extend(found),
+            Err(e) => return Err(ScanError::Setup(format!("advisory database: {e}"))),
+        }
     }
 
     // Crawl.
