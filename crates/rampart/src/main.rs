@@ -73,7 +73,7 @@ enum Command {
     /// headers graded like the HTTP Observatory, exposed files, payment-page
     /// scripts. Stores the result as an event and shows what changed since
     /// the previous scan. Exit 1 when a finding reaches --fail-on.
-    Scan(scan_cmd::ScanArgs),
+    Scan(Box<scan_cmd::ScanArgs>),
     /// The advisory database (OSV JSON) that `scan` matches platforms,
     /// plugins and lockfiles against.
     #[command(subcommand)]

@@ -60,6 +60,16 @@ pub struct ScanArgs {
     /// Skip the certificate and protocol checks
     #[arg(long)]
     pub no_tls: bool,
+    /// Skip the SPF, DMARC and MTA-STS lookups
+    #[arg(long)]
+    pub no_dns: bool,
+    /// The DNS server for the mail-domain checks, IP:PORT [default: the
+    /// system's resolver]
+    #[arg(long, value_name = "IP:PORT")]
+    pub resolver: Option<std::net::SocketAddr>,
+    /// The mail domain to check [default: the target's host without www.]
+    #[arg(long, value_name = "DOMAIN")]
+    pub mail_domain: Option<String>,
     /// Do not store the result as an event (and do not diff)
     #[arg(long)]
     pub no_store: bool,
@@ -324,6 +334,9 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
         extra_roots,
         exposure: !args.no_exposure,
         tls: !args.no_tls,
+        dns: !args.no_dns,
+        resolver: args.resolver,
+        mail_domain: args.mail_domain.clone(),
         advisories: None,
     };
     let store = if args.no_store {

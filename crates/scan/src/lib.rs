@@ -14,6 +14,7 @@
 
 pub mod advisories;
 pub mod deps;
+pub mod dns;
 pub mod exposure;
 pub mod finding;
 pub mod fingerprint;
@@ -51,6 +52,12 @@ pub struct ScanOptions {
     pub exposure: bool,
     /// Check certificate and protocol versions of https targets.
     pub tls: bool,
+    /// Check SPF, DMARC and MTA-STS of the mail domain.
+    pub dns: bool,
+    /// The DNS server to ask [default: the system's resolver].
+    pub resolver: Option<std::net::SocketAddr>,
+    /// The mail domain [default: the target's host without `www.`].
+    pub mail_domain: Option<String>,
     /// Advisories to match fingerprinted platforms and plugins against.
     pub advisories: Option<std::sync::Arc<advisories::AdvisoryStore>>,
 }
@@ -64,6 +71,9 @@ impl Default for ScanOptions {
             extra_roots: Vec::new(),
             exposure: true,
             tls: true,
+            dns: true,
+            resolver: None,
+            mail_domain: None,
             advisories: None,
         }
     }
@@ -243,6 +253,19 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
         match store.check(&installed).await {
             Ok(found) => report.findings.extend(found),
             Err(e) => return Err(ScanError::Setup(format!("advisory database: {e}"))),
+        }
+    }
+
+    // Mail domain: SPF, DMARC, MTA-STS.
+    if opts.dns {
+        let domain = opts
+            .mail_domain
+            .clone()
+            .or_else(|| final_url.host_str().and_then(dns::mail_domain));
+        if let Some(domain) = domain {
+            report
+                .findings
+                .extend(dns::check(&domain, opts.resolver, opts.limits.timeout).await);
         }
     }
 
