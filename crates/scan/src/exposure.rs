@@ -32,6 +32,7 @@ enum Signature {
     Adminer,
     PhpMyAdmin,
     DirectoryListing,
+    LoginForm,
 }
 
 struct Probe {
@@ -69,7 +70,12 @@ const PROBES: &[Probe] = &[
     Probe { path: "backup/", id: "exposure.directory-listing", severity: Severity::Medium, title: "Directory listing enabled (backup/)", signature: Signature::DirectoryListing, remediation: "Turn directory listings off (`Options -Indexes`, `autoindex off`)." },
     Probe { path: "uploads/", id: "exposure.directory-listing", severity: Severity::Medium, title: "Directory listing enabled (uploads/)", signature: Signature::DirectoryListing, remediation: "Turn directory listings off (`Options -Indexes`, `autoindex off`)." },
     Probe { path: "wp-content/uploads/", id: "exposure.directory-listing", severity: Severity::Medium, title: "Directory listing enabled (wp-content/uploads/)", signature: Signature::DirectoryListing, remediation: "Turn directory listings off (`Options -Indexes`, `autoindex off`)." },
+    Probe { path: "wp-login.php", id: "exposure.admin-login", severity: Severity::Low, title: "WordPress admin login reachable from the internet with a password only", signature: Signature::LoginForm, remediation: ADMIN_FIX },
+    Probe { path: "admin/", id: "exposure.admin-login", severity: Severity::Low, title: "Admin login reachable from the internet with a password only (admin/)", signature: Signature::LoginForm, remediation: ADMIN_FIX },
+    Probe { path: "administrator/", id: "exposure.admin-login", severity: Severity::Low, title: "Admin login reachable from the internet with a password only (administrator/)", signature: Signature::LoginForm, remediation: ADMIN_FIX },
 ];
+
+const ADMIN_FIX: &str = "Put the admin area behind Rampart's login portal (TOTP or passkey as a second factor), or restrict it to known addresses.";
 
 static DOTENV_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=").expect("valid regex")
@@ -119,6 +125,22 @@ fn matches(sig: Signature, f: &Fetched) -> bool {
         }
         Signature::PhpMyAdmin => body.contains("phpMyAdmin"),
         Signature::DirectoryListing => LISTING.is_match(body),
+        // A password field and no sign of a second factor on the same page.
+        Signature::LoginForm => {
+            let page = crate::html::parse(body);
+            let lower = body.to_ascii_lowercase();
+            page.forms.iter().any(|f| f.has_password)
+                && ![
+                    "one-time",
+                    "otp",
+                    "two-factor",
+                    "2fa",
+                    "authenticator",
+                    "webauthn",
+                ]
+                .iter()
+                .any(|w| lower.contains(w))
+        }
     }
 }
 

@@ -52,6 +52,7 @@ async fn finds_what_a_badly_kept_shop_exposes() {
         ("payment.third-party-script-without-sri", "/checkout"),
         ("headers.cookies-session-without-secure-flag", "/"),
         ("headers.csp-not-implemented", "/"),
+        ("exposure.admin-login", "/wp-login.php"),
     ] {
         assert!(
             has(id, path),
@@ -81,6 +82,8 @@ async fn finds_what_a_badly_kept_shop_exposes() {
         1,
         "{found:?}"
     );
+    // A login page that asks for a one-time code is not flagged.
+    assert!(!has("exposure.admin-login", "/administrator/"), "{found:?}");
     assert_eq!(report.worst(), Some(Severity::Critical));
     // Grade: redirection -20, HSTS no https -20, CSP -25, XCTO -5, XFO -20,
     // session cookie without Secure -40 → floored at 0, F.
