@@ -129,14 +129,30 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
         findings: Vec::new(),
     };
 
-    let start = fetcher.get(target, true).await.map_err(|e| {
-        if e.connect || target.scheme() == "http" || !opts.tls {
-            ScanError::Unreachable(e.to_string())
-        } else {
-            // The TLS handshake failed outright: say why rather than just "failed".
-            ScanError::Unreachable(e.to_string())
+    let start = match fetcher.get(target, true).await {
+        Ok(start) => start,
+        // TCP connects but no modern client gets a page (a TLS 1.0-only or
+        // broken TLS server): the TLS inspection says why, as findings.
+        Err(e) if target.scheme() == "https" && opts.tls && tcp_open(target, opts).await => {
+            let host = target.host_str().unwrap_or_default().to_string();
+            let port = target.port_or_known_default().unwrap_or(443);
+            let t = tls::inspect(&host, port, &opts.extra_roots, opts.limits.timeout).await;
+            report.findings.extend(t.findings);
+            report.findings.push(
+                Finding::new(
+                    "scan.https-unusable",
+                    Severity::High,
+                    "No page could be fetched over HTTPS with a modern client; only TLS was checked",
+                    target.as_str(),
+                )
+                .evidence(e.to_string())
+                .remediation("Fix the TLS findings above; browsers cannot open the shop either."),
+            );
+            report.normalize();
+            return Ok(report);
         }
-    })?;
+        Err(e) => return Err(ScanError::Unreachable(e.to_string())),
+    };
     let final_url = start.url.clone();
     let base = final_url.join("/").unwrap_or_else(|_| final_url.clone());
 
@@ -273,6 +289,24 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
     crawl(&fetcher, start, opts, &mut report).await;
     report.normalize();
     Ok(report)
+}
+
+/// True when a TCP connection to the target's host and port succeeds.
+async fn tcp_open(target: &Url, opts: &ScanOptions) -> bool {
+    let host = target
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let port = target.port_or_known_default().unwrap_or(443);
+    matches!(
+        tokio::time::timeout(
+            opts.limits.timeout,
+            tokio::net::TcpStream::connect((host.as_str(), port))
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }
 
 async fn redirect_of(

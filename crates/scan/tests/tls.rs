@@ -122,6 +122,16 @@ async fn legacy_protocols_and_weak_suites_are_flagged() {
     // rustls (TLS 1.2+) cannot connect at all: said so, not a panic.
     assert!(found.contains(&"tls.handshake-failed"), "{found:?}");
     assert!(!r.cert_valid);
+    // A full scan of that server still ends in a report, not an error.
+    let target = scan::parse_target(&format!("https://localhost:{}/", old.port)).unwrap();
+    let mut o = scan::ScanOptions::default();
+    o.limits.timeout = T;
+    let report = scan::scan(&target, &o).await.unwrap();
+    let found: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(
+        found.contains(&"scan.https-unusable") && found.contains(&"tls.protocol-tls10"),
+        "{found:?}"
+    );
 
     // TLS 1.2 with anonymous suites only.
     let Some(anon) = fixture::openssl_server(&["-no_tls1_3", "-cipher", "aNULL:@SECLEVEL=0"])
