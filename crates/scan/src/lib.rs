@@ -378,6 +378,7 @@ async fn crawl(
     seen.insert(strip(&origin_url));
     let mut pending = Some(start);
     let mut fetched = 0usize;
+    let mut redirect_unusable = false;
     loop {
         let page = match pending.take() {
             Some(p) => p,
@@ -406,6 +407,16 @@ async fn crawl(
         };
         fetched += 1;
         report.pages.push(page.url.to_string());
+        // Every page, not only the start page, must redirect from HTTP.
+        if fetched > 1 && page.url.scheme() == "https" && !redirect_unusable {
+            let r = redirect_of(fetcher, &page.url, opts).await;
+            if r == observatory::Redirection::NotNeededNoHttp {
+                // Plain HTTP does not answer at all: no need to ask per page.
+                redirect_unusable = true;
+            } else if let Some(f) = https::redirect_finding(&page.url, r) {
+                report.findings.push(f);
+            }
+        }
         if let Some(f) = exposure::verbose_error(&page.url, &page.body) {
             report.findings.push(f);
         }

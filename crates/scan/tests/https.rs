@@ -40,19 +40,16 @@ async fn shop(
         Answer::html("<html><form method=post><input type=password name=pw></form></html>"),
     );
     let tls = serve_tls(routes, vec![leaf.der.clone()], leaf.key()).await;
-    let mut plain = HashMap::new();
-    if redirect {
-        plain.insert(
-            "/".to_string(),
-            Answer::html("").status(301).header(
-                "location",
-                &format!("https://localhost:{}/", tls.addr.port()),
-            ),
-        );
+    // Plain HTTP answers every path: a redirect to https, or the page itself.
+    let fallback = if redirect {
+        Answer::html("").status(301).header(
+            "location",
+            &format!("https://localhost:{}/", tls.addr.port()),
+        )
     } else {
-        plain.insert("/".to_string(), Answer::html("<html>plain</html>"));
-    }
-    let http = serve(plain, None, Duration::ZERO).await;
+        Answer::html("<html>plain</html>")
+    };
+    let http = serve(HashMap::new(), Some(fallback), Duration::ZERO).await;
     (tls, http, vec![ca.der.clone()])
 }
 
@@ -139,6 +136,15 @@ async fn plain_http_without_redirect_is_flagged() {
         .find(|f| f.id == "https.no-redirect-to-https")
         .expect("no redirect finding");
     assert_eq!(f.severity, scan::Severity::Medium);
+    // Every crawled page is checked, not only the start page.
+    let pages: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == "https.no-redirect-to-https")
+        .map(|f| f.location.as_str())
+        .collect();
+    assert!(pages.iter().any(|p| p.ends_with("/account")), "{pages:?}");
+    assert!(http.seen.paths().contains(&"/account".to_string()));
     let grade = report.headers.as_ref().unwrap();
     assert!(grade
         .tests
