@@ -233,7 +233,14 @@ pub fn redirect_finding(page: &Url, r: Redirection) -> Option<Finding> {
     };
     Some(
         Finding::new("https.no-redirect-to-https", severity, title, page.as_str())
-            .evidence(format!("{r:?}"))
+            .evidence(format!(
+                "plain HTTP for {}: {}",
+                page.path(),
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ))
             .remediation(
                 "Answer every plain-HTTP request with a 301 to the same host and path on https://.",
             ),

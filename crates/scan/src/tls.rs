@@ -100,6 +100,8 @@ pub async fn inspect(
     extra_roots: &[CertificateDer<'static>],
     timeout: Duration,
 ) -> TlsReport {
+    // URLs bracket IPv6 literals; sockets and SNI do not.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     let location = format!("{host}:{port}");
     let mut findings = Vec::new();
     let cert_valid = match certificate(host, port, extra_roots, timeout, &mut findings).await {
