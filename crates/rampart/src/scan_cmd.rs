@@ -370,9 +370,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
             .filter(|(_, e)| e.site.as_deref() == Some(report.target.as_str()))
             .find_map(|(_, e)| history::from_event(&e));
         let d = history::diff(previous.as_ref(), &report);
-        store
-            .append(&[history::to_event(&report, &d)])
-            .map_err(usage)?;
+        store.append(&history::events(&report, &d)).map_err(usage)?;
         if previous.is_some() {
             diff = Some(d);
         }

@@ -90,6 +90,17 @@ async fn scan_reports_stores_and_diffs() {
         "{out}"
     );
     assert!(out.contains("1 resolved"), "{out}");
+    let (_, out, _) = rampart(args(&[
+        "events",
+        "query",
+        "--data",
+        data,
+        "--kind",
+        "scan.finding.resolved",
+    ]))
+    .await;
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("exposure.env"), "{out}");
 
     // SARIF to a file; text; HTML; nothing at or above... a level that passes.
     let sarif = dir.path().join("r.sarif");

@@ -80,6 +80,33 @@ pub fn to_event(report: &Report, diff: &Diff) -> ops::Event {
     e
 }
 
+/// Every event a finished scan produces: `scan.completed`, then one
+/// `scan.finding.new` per new finding and one `scan.finding.resolved` per
+/// resolved one (what alert rules key on).
+pub fn events(report: &Report, diff: &Diff) -> Vec<ops::Event> {
+    let mut out = vec![to_event(report, diff)];
+    for (kind, list) in [
+        ("scan.finding.new", &diff.new),
+        ("scan.finding.resolved", &diff.resolved),
+    ] {
+        for f in list {
+            let severity = if kind.ends_with("resolved") {
+                ops::Severity::Info
+            } else {
+                event_severity(Some(f.severity))
+            };
+            let mut e = ops::Event::new(kind, severity).message(format!(
+                "{} {}: {} at {}",
+                f.severity, f.id, f.title, f.location
+            ));
+            e.site = Some(report.target.clone());
+            e.data = serde_json::to_value(f).unwrap_or_default();
+            out.push(e);
+        }
+    }
+    out
+}
+
 /// The report inside a `scan.completed` event.
 pub fn from_event(e: &ops::Event) -> Option<Report> {
     if e.kind != EVENT_KIND {
@@ -131,5 +158,16 @@ mod tests {
         let back = from_event(&e).unwrap();
         assert_eq!(back.findings, r.findings);
         assert_eq!(e.severity, ops::Severity::Error);
+        let all = events(&report(&["b", "c"]), &diff(Some(&r), &report(&["b", "c"])));
+        let kinds: Vec<&str> = all.iter().map(|e| e.kind.as_ref()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "scan.completed",
+                "scan.finding.new",
+                "scan.finding.new",
+                "scan.finding.resolved"
+            ]
+        );
     }
 }
