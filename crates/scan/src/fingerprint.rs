@@ -255,5 +255,22 @@ mod tests {
         let found = from_page(&fetched(body), &crate::html::parse(body));
         assert_eq!(found[0].product, "magento");
         assert_eq!(found[0].version, None);
+        for (body, product) in [
+            ("<script>var prestashop = {};</script>", "prestashop"),
+            (
+                r#"<link href="/bundles/storefront/storefront.css">"#,
+                "shopware",
+            ),
+            (
+                r#"<link href="catalog/view/theme/default/stylesheet.css">"#,
+                "opencart",
+            ),
+        ] {
+            let found = from_page(&fetched(body), &crate::html::parse(body));
+            assert_eq!(found.len(), 1, "{body}");
+            assert_eq!(found[0].product, product);
+        }
+        let plain = "<html><p>Just a shop</p></html>";
+        assert!(from_page(&fetched(plain), &crate::html::parse(plain)).is_empty());
     }
 }

@@ -187,3 +187,32 @@ async fn unreachable_and_garbage_targets_end_in_a_clear_error_or_finding() {
     assert!(scan::parse_target("ftp://shop.example").is_err());
     assert!(scan::parse_target("https://").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magento_version_is_read_from_magento_version() {
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/".to_string(),
+        Answer::html(r#"<html><script type="text/x-magento-init">{"*":{}}</script></html>"#),
+    );
+    routes.insert(
+        "/magento_version".to_string(),
+        Answer::text(b"Magento/2.4 (Community)"),
+    );
+    let shop = serve(routes, None, Duration::ZERO).await;
+    let target = scan::parse_target(&shop.url("/")).unwrap();
+    let mut o = options();
+    o.exposure = false;
+    let report = scan::scan(&target, &o).await.unwrap();
+    assert_eq!(report.software, ["magento 2.4"]);
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.id == "fingerprint.magento")
+        .unwrap();
+    assert!(
+        f.evidence.contains("Magento/2.4 (Community)"),
+        "{}",
+        f.evidence
+    );
+}
