@@ -16,6 +16,7 @@ use gateway::stages::waf::Waf;
 use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
+mod scan_cmd;
 mod vault_cmd;
 
 #[derive(Parser)]
@@ -73,6 +74,15 @@ enum Command {
     /// purge.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
+    /// Audit a store from the outside: TLS, HTTPS everywhere, security
+    /// headers graded like the HTTP Observatory, exposed files, payment-page
+    /// scripts. Stores the result as an event and shows what changed since
+    /// the previous scan. Exit 1 when a finding reaches --fail-on.
+    Scan(Box<scan_cmd::ScanArgs>),
+    /// The advisory database (OSV JSON) that `scan` matches platforms,
+    /// plugins and lockfiles against.
+    #[command(subcommand)]
+    Advisories(scan_cmd::AdvisoriesCommand),
     /// Print the version.
     Version,
 }
@@ -224,6 +234,8 @@ fn main() -> ExitCode {
             sha256,
         }) => rules_install(&state, from.as_deref(), sha256.as_deref()),
         Command::Serve(state) => serve(&state),
+        Command::Scan(args) => scan_cmd::run(&args),
+        Command::Advisories(cmd) => scan_cmd::advisories(&cmd),
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
         Command::Vault(command) => vault_cmd::run(command),
