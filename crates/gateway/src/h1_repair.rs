@@ -100,7 +100,24 @@ pub struct RepairTargets<S> {
     /// Whether the current target needed repair.
     this_repaired: bool,
     repaired: u64,
+    /// The current request target as sent (kept only to be handed on).
+    target: Vec<u8>,
+    /// Where each request's original target goes, in order, when it was
+    /// repaired or is in absolute form (else `None`): the WAF inspects the
+    /// target as the client sent it (see [`RawTarget`]).
+    raw_targets: Option<RawTargets>,
 }
+
+/// The request target exactly as the client sent it, when the gateway had
+/// to change it (repair) or `http` would show it differently (absolute
+/// form without a path gains a `/`). A request extension.
+#[derive(Debug, Clone)]
+pub struct RawTarget(pub bytes::Bytes);
+
+/// One connection's original targets, in request order (HTTP/1 serves
+/// one request at a time, so the service takes the front entry).
+pub type RawTargets =
+    std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Option<RawTarget>>>>;
 
 impl<S> RepairTargets<S> {
     /// Wraps `inner`; with `enabled` false (HTTP/2) bytes pass unchanged.
@@ -118,7 +135,16 @@ impl<S> RepairTargets<S> {
             out_pos: 0,
             this_repaired: false,
             repaired: 0,
+            target: Vec::new(),
+            raw_targets: None,
         }
+    }
+
+    /// Also hands each request's original target to `queue` (see
+    /// [`RawTarget`]).
+    pub fn with_raw_targets(mut self, queue: RawTargets) -> Self {
+        self.raw_targets = Some(queue);
+        self
     }
 
     /// How many request targets were repaired on this connection.
@@ -166,6 +192,7 @@ impl<S> RepairTargets<S> {
                     }
                     self.framing = Framing::default();
                     self.this_repaired = false;
+                    self.target.clear();
                     self.state = State::Method;
                 }
                 self.out.push(b);
@@ -186,6 +213,9 @@ impl<S> RepairTargets<S> {
                 }
                 b'\r' | b'\n' => self.through(b),
                 _ => {
+                    if self.raw_targets.is_some() && self.target.len() < MAX_LINE {
+                        self.target.push(b);
+                    }
                     let query = query || b == b'?' || b == b'#';
                     self.state = State::Target { query };
                     if REFUSED[usize::from(query)][b as usize] && b != b'?' && b != b'#' {
@@ -232,7 +262,10 @@ impl<S> RepairTargets<S> {
                     line.pop();
                 }
                 self.state = match self.state {
-                    State::Headers if line.is_empty() => self.body_framing(),
+                    State::Headers if line.is_empty() => {
+                        self.hand_on_target();
+                        self.body_framing()
+                    }
                     State::Headers => {
                         self.header(&line);
                         if self.framing.unsure {
@@ -304,6 +337,19 @@ impl<S> RepairTargets<S> {
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             f.unsure = true;
         }
+    }
+
+    /// Queues this request's original target (or `None`) for the service.
+    fn hand_on_target(&mut self) {
+        let Some(queue) = &self.raw_targets else {
+            return;
+        };
+        let keep = self.this_repaired || self.target.first().is_some_and(|&b| b != b'/');
+        let entry = keep.then(|| RawTarget(bytes::Bytes::copy_from_slice(&self.target)));
+        queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(entry);
     }
 
     /// What follows a head, once its blank line is read.
@@ -530,6 +576,35 @@ mod tests {
             got.extend_from_slice(&b[..n]);
         }
         assert_eq!(got, b"GET /?%22a");
+    }
+
+    #[tokio::test]
+    async fn original_targets_are_handed_on_in_order() {
+        let queue = RawTargets::default();
+        let (mut client, server) = tokio::io::duplex(256);
+        use tokio::io::AsyncWriteExt;
+        client
+            .write_all(b"GET /a HTTP/1.1\r\n\r\nGET /?q=\"x\" HTTP/1.1\r\n\r\nGET http://h HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        client.shutdown().await.unwrap();
+        let mut r = RepairTargets::new(server, true).with_raw_targets(queue.clone());
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        let got: Vec<Option<Vec<u8>>> = queue
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_ref().map(|t| t.0.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                None,
+                Some(b"/?q=\"x\"".to_vec()),
+                Some(b"http://h".to_vec())
+            ]
+        );
     }
 
     #[test]

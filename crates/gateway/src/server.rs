@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::h1_repair::RepairTargets;
+use crate::h1_repair::{RawTargets, RepairTargets};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -467,12 +467,25 @@ async fn serve_tls(
     };
     let builder = shared.runtime.load().connection.clone();
     let svc_shared = shared.clone();
-    let svc =
-        service_fn(move |req: Request<Incoming>| proxy::handle(svc_shared.clone(), conn, req));
     // HTTP/1: request targets hyper would refuse are percent-encoded so
-    // the WAF sees (and can stop) the request; HTTP/2 goes through as is.
+    // the WAF sees (and can stop) the request; the original goes with the
+    // request for the WAF. HTTP/2 goes through as is.
     let h1 = stream.get_ref().1.alpn_protocol() != Some(b"h2");
-    let stream = RepairTargets::new(stream, h1);
+    let raw_targets = RawTargets::default();
+    let stream = RepairTargets::new(stream, h1).with_raw_targets(raw_targets.clone());
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        if req.version() < http::Version::HTTP_2 {
+            let raw = raw_targets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+                .flatten();
+            if let Some(raw) = raw {
+                req.extensions_mut().insert(raw);
+            }
+        }
+        proxy::handle(svc_shared.clone(), conn, req)
+    });
     let connection = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), svc)
         .into_owned();

@@ -12,6 +12,7 @@
 //! buffered body of the MIME types the rules inspect; phase 5 when the
 //! response is decided. The transaction travels in the request context.
 
+use crate::h1_repair::RawTarget;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -198,13 +199,16 @@ impl Stage for Waf {
                 unique_id: ctx.request_id().to_string(),
             },
         );
-        let target = match req.uri.path_and_query() {
-            Some(pq) if req.uri.scheme().is_none() => pq.as_str().to_string(),
-            _ => req.uri.to_string(),
+        // The target as the client sent it when the gateway repaired it or
+        // the URI type would show it differently; else from the URI.
+        let target = match (req.extensions.get::<RawTarget>(), req.uri.path_and_query()) {
+            (Some(raw), _) => raw.0.to_vec(),
+            (None, Some(pq)) if req.uri.scheme().is_none() => pq.as_str().as_bytes().to_vec(),
+            _ => req.uri.to_string().into_bytes(),
         };
         tx.process_uri(
             req.method.as_str().as_bytes(),
-            target.as_bytes(),
+            &target,
             version(req.version),
         );
         let mut buf = [0u8; 64];
