@@ -117,6 +117,51 @@ impl Waf {
         ctx.state.get::<WafTx>().cloned()
     }
 
+    /// Runs one phase step on the request's transaction (if any), records
+    /// the findings, and finishes the transaction when it answers or when
+    /// `last` (the response body, whose decision ends the request).
+    fn step(
+        &self,
+        ctx: &mut RequestContext,
+        last: bool,
+        f: impl FnOnce(&mut Transaction),
+    ) -> Decision {
+        let Some(tx) = self.tx(ctx) else {
+            return Decision::Continue;
+        };
+        let mut t = tx.lock();
+        f(&mut t);
+        let d = self.decide(ctx, &t);
+        drop(t);
+        if last || matches!(d, Decision::Respond(_)) {
+            self.finish(ctx);
+        }
+        d
+    }
+
+    /// Whether and how to buffer a body, from the transaction's wishes.
+    fn inspection(
+        &self,
+        ctx: &RequestContext,
+        wants: impl FnOnce(&Transaction) -> Option<(usize, bool)>,
+    ) -> BodyInspection {
+        let Some(tx) = self.tx(ctx) else {
+            return BodyInspection::Skip;
+        };
+        let t = tx.lock();
+        match wants(&t) {
+            None => BodyInspection::Skip,
+            Some((limit, reject)) => BodyInspection::Buffer {
+                limit,
+                over_limit: if reject {
+                    OverLimit::Reject
+                } else {
+                    OverLimit::InspectPrefix
+                },
+            },
+        }
+    }
+
     /// Records what the transaction found, and turns an intervention into
     /// the answer.
     fn decide(&self, ctx: &mut RequestContext, tx: &Transaction) -> Decision {
@@ -236,22 +281,9 @@ impl Stage for Waf {
         ctx: &RequestContext,
         _req: &request::Parts,
     ) -> BodyInspection {
-        let Some(tx) = self.tx(ctx) else {
-            return BodyInspection::Skip;
-        };
-        let t = tx.lock();
-        if !t.wants_request_body() {
-            return BodyInspection::Skip;
-        }
-        let (limit, reject) = t.request_body_limit();
-        BodyInspection::Buffer {
-            limit,
-            over_limit: if reject {
-                OverLimit::Reject
-            } else {
-                OverLimit::InspectPrefix
-            },
-        }
+        self.inspection(ctx, |t| {
+            t.wants_request_body().then(|| t.request_body_limit())
+        })
     }
 
     fn request_body(
@@ -260,54 +292,30 @@ impl Stage for Waf {
         _req: &mut request::Parts,
         body: &mut BufferedBody,
     ) -> Decision {
-        let Some(tx) = self.tx(ctx) else {
-            return Decision::Continue;
-        };
-        let mut t = tx.lock();
-        t.append_request_body(&body.bytes);
-        t.process_request_body();
-        let d = self.decide(ctx, &t);
-        drop(t);
-        if matches!(d, Decision::Respond(_)) {
-            self.finish(ctx);
-        }
-        d
+        self.step(ctx, false, |t| {
+            t.append_request_body(&body.bytes);
+            t.process_request_body();
+        })
     }
 
     fn request_body_absent(&self, ctx: &mut RequestContext, _req: &mut request::Parts) -> Decision {
-        let Some(tx) = self.tx(ctx) else {
-            return Decision::Continue;
-        };
-        let mut t = tx.lock();
-        t.process_request_body();
-        let d = self.decide(ctx, &t);
-        drop(t);
-        if matches!(d, Decision::Respond(_)) {
-            self.finish(ctx);
-        }
-        d
+        self.step(ctx, false, |t| {
+            t.process_request_body();
+        })
     }
 
     fn response_headers(&self, ctx: &mut RequestContext, resp: &mut response::Parts) -> Decision {
-        let Some(tx) = self.tx(ctx) else {
-            return Decision::Continue;
-        };
-        let mut t = tx.lock();
-        for (name, value) in resp.headers.iter() {
-            t.add_response_header(name.as_str().as_bytes(), value.as_bytes());
-        }
-        let proto: &[u8] = match resp.version {
-            http::Version::HTTP_2 => b"HTTP/2.0",
-            http::Version::HTTP_10 => b"HTTP/1.0",
-            _ => b"HTTP/1.1",
-        };
-        t.process_response_headers(resp.status.as_u16(), proto);
-        let d = self.decide(ctx, &t);
-        drop(t);
-        if matches!(d, Decision::Respond(_)) {
-            self.finish(ctx);
-        }
-        d
+        self.step(ctx, false, |t| {
+            for (name, value) in resp.headers.iter() {
+                t.add_response_header(name.as_str().as_bytes(), value.as_bytes());
+            }
+            let proto: &[u8] = match resp.version {
+                http::Version::HTTP_2 => b"HTTP/2.0",
+                http::Version::HTTP_10 => b"HTTP/1.0",
+                _ => b"HTTP/1.1",
+            };
+            t.process_response_headers(resp.status.as_u16(), proto);
+        })
     }
 
     fn response_body_inspection(
@@ -315,22 +323,9 @@ impl Stage for Waf {
         ctx: &RequestContext,
         _resp: &response::Parts,
     ) -> BodyInspection {
-        let Some(tx) = self.tx(ctx) else {
-            return BodyInspection::Skip;
-        };
-        let t = tx.lock();
-        if !t.wants_response_body() {
-            return BodyInspection::Skip;
-        }
-        let (limit, reject) = t.response_body_limit();
-        BodyInspection::Buffer {
-            limit,
-            over_limit: if reject {
-                OverLimit::Reject
-            } else {
-                OverLimit::InspectPrefix
-            },
-        }
+        self.inspection(ctx, |t| {
+            t.wants_response_body().then(|| t.response_body_limit())
+        })
     }
 
     fn response_body(
@@ -339,16 +334,10 @@ impl Stage for Waf {
         _resp: &mut response::Parts,
         body: &mut BufferedBody,
     ) -> Decision {
-        let Some(tx) = self.tx(ctx) else {
-            return Decision::Continue;
-        };
-        let mut t = tx.lock();
-        t.append_response_body(&body.bytes);
-        t.process_response_body();
-        let d = self.decide(ctx, &t);
-        drop(t);
-        self.finish(ctx);
-        d
+        self.step(ctx, true, |t| {
+            t.append_response_body(&body.bytes);
+            t.process_response_body();
+        })
     }
 
     fn response_body_absent(
@@ -356,15 +345,9 @@ impl Stage for Waf {
         ctx: &mut RequestContext,
         _resp: &mut response::Parts,
     ) -> Decision {
-        let Some(tx) = self.tx(ctx) else {
-            return Decision::Continue;
-        };
-        let mut t = tx.lock();
-        t.process_response_body();
-        let d = self.decide(ctx, &t);
-        drop(t);
-        self.finish(ctx);
-        d
+        self.step(ctx, true, |t| {
+            t.process_response_body();
+        })
     }
 }
 
