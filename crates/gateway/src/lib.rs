@@ -26,7 +26,7 @@ pub mod tls;
 
 pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{
-    BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pipeline, PipelineBuilder,
-    RequestContext, RuleReport, Stage,
+    BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pending, Pipeline,
+    PipelineBuilder, RequestContext, RuleReport, Stage,
 };
 pub use server::{prepare_data_dir, serve, BoundAddresses, ConfigSource, Gateway, StartError};

@@ -47,9 +47,16 @@
 //!
 //! Phases are plain functions, not `async`: they run on the request's task
 //! and must not block (no file or network I/O). That keeps the hot path
-//! free of allocations for futures.
+//! free of allocations for futures. A stage that must wait for I/O before
+//! it can decide (the card vault, a session store, a shared counter)
+//! returns [`Decision::Wait`] with a future that may borrow the phase's
+//! arguments; the gateway awaits it in place and takes its outcome, so
+//! only the stages that wait pay for a boxed future, and only when they
+//! wait.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -60,14 +67,50 @@ use ops::Action;
 use crate::config::SiteConfig;
 
 /// What a stage decided in one phase.
-#[derive(Debug)]
-pub enum Decision {
+pub enum Decision<'a> {
     /// Go on (the stage may have rewritten the message in place).
     Continue,
     /// Answer the client with this response now; the store is not
     /// contacted (or, in response phases, its response is discarded). The
     /// gateway adds the security headers and `X-Request-Id`.
     Respond(Response<Bytes>),
+    /// Not decided yet: the stage waits for I/O. The gateway awaits the
+    /// future (which may use the phase's borrowed context, message and
+    /// body) and takes the decision it yields, before any later stage runs.
+    Wait(Pending<'a>),
+}
+
+/// A decision that needs I/O first; see [`Decision::Wait`].
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Decision<'a>> + Send + 'a>>;
+
+impl Decision<'_> {
+    /// A decision that waits for `future`.
+    pub fn wait<'a>(future: impl Future<Output = Decision<'a>> + Send + 'a) -> Decision<'a> {
+        Decision::Wait(Box::pin(future))
+    }
+
+    /// Awaits until the decision is made: the response if the stage
+    /// answered, `None` to go on.
+    pub async fn settle(self) -> Option<Response<Bytes>> {
+        let mut d = self;
+        loop {
+            match d {
+                Decision::Continue => return None,
+                Decision::Respond(r) => return Some(r),
+                Decision::Wait(f) => d = f.await,
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Decision<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decision::Continue => f.write_str("Continue"),
+            Decision::Respond(r) => f.debug_tuple("Respond").field(&r.status()).finish(),
+            Decision::Wait(_) => f.write_str("Wait"),
+        }
+    }
 }
 
 /// Whether a stage needs a body in hand before it decides.
@@ -160,7 +203,11 @@ pub trait Stage: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Phase 1, after the request head arrived and before anything else.
-    fn request_headers(&self, _ctx: &mut RequestContext, _req: &mut request::Parts) -> Decision {
+    fn request_headers<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _req: &'a mut request::Parts,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 
@@ -176,29 +223,33 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Phase 2, with the buffered body; only for stages that asked. The
     /// request has not reached the store yet.
-    fn request_body(
-        &self,
-        _ctx: &mut RequestContext,
-        _req: &mut request::Parts,
-        _body: &mut BufferedBody,
-    ) -> Decision {
+    fn request_body<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _req: &'a mut request::Parts,
+        _body: &'a mut BufferedBody,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 
     /// Phase 2 for a stage that received no body: the request had none,
     /// or the stage did not ask for it. Runs just before the request goes
     /// to the store, so a stage always gets exactly one phase 2.
-    fn request_body_absent(
-        &self,
-        _ctx: &mut RequestContext,
-        _req: &mut request::Parts,
-    ) -> Decision {
+    fn request_body_absent<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _req: &'a mut request::Parts,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 
     /// Phase 3, after the store's response head arrived and before any of
     /// it is sent to the client.
-    fn response_headers(&self, _ctx: &mut RequestContext, _resp: &mut response::Parts) -> Decision {
+    fn response_headers<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _resp: &'a mut response::Parts,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 
@@ -214,22 +265,22 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Phase 4, with the buffered response body; only for stages that
     /// asked. Nothing of the response has been sent yet.
-    fn response_body(
-        &self,
-        _ctx: &mut RequestContext,
-        _resp: &mut response::Parts,
-        _body: &mut BufferedBody,
-    ) -> Decision {
+    fn response_body<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _resp: &'a mut response::Parts,
+        _body: &'a mut BufferedBody,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 
     /// Phase 4 for a stage that received no response body (none, or not
     /// asked for), just before the response head leaves.
-    fn response_body_absent(
-        &self,
-        _ctx: &mut RequestContext,
-        _resp: &mut response::Parts,
-    ) -> Decision {
+    fn response_body_absent<'a>(
+        &'a self,
+        _ctx: &'a mut RequestContext,
+        _resp: &'a mut response::Parts,
+    ) -> Decision<'a> {
         Decision::Continue
     }
 }
@@ -271,30 +322,32 @@ impl Pipeline {
         Arc::new(move |_| Ok(self.clone()))
     }
 
-    pub(crate) fn request_headers(
+    /// Phase 1 of every stage; `Some` when one answered.
+    pub(crate) async fn request_headers(
         &self,
         ctx: &mut RequestContext,
         req: &mut request::Parts,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for stage in &self.stages {
-            if let Decision::Respond(r) = stage.request_headers(ctx, req) {
-                return Decision::Respond(r);
+            if let Some(r) = stage.request_headers(ctx, req).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 
-    pub(crate) fn response_headers(
+    /// Phase 3 of every stage.
+    pub(crate) async fn response_headers(
         &self,
         ctx: &mut RequestContext,
         resp: &mut response::Parts,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for stage in &self.stages {
-            if let Decision::Respond(r) = stage.response_headers(ctx, resp) {
-                return Decision::Respond(r);
+            if let Some(r) = stage.response_headers(ctx, resp).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 
     /// The combined body need of all stages: which stages asked (bit set
@@ -319,70 +372,72 @@ impl Pipeline {
         need
     }
 
-    pub(crate) fn request_body(
+    /// Phase 2 of the stages that asked for the body.
+    pub(crate) async fn request_body(
         &self,
         need: &BodyNeed,
         ctx: &mut RequestContext,
         req: &mut request::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for &i in &need.stages {
-            if let Decision::Respond(r) = self.stages[i].request_body(ctx, req, body) {
-                return Decision::Respond(r);
+            if let Some(r) = self.stages[i].request_body(ctx, req, body).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 
     /// Phase 2 for every stage not in `served` (those that had the body).
-    pub(crate) fn request_body_absent(
+    pub(crate) async fn request_body_absent(
         &self,
         served: &[usize],
         ctx: &mut RequestContext,
         req: &mut request::Parts,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for (i, stage) in self.stages.iter().enumerate() {
             if served.contains(&i) {
                 continue;
             }
-            if let Decision::Respond(r) = stage.request_body_absent(ctx, req) {
-                return Decision::Respond(r);
+            if let Some(r) = stage.request_body_absent(ctx, req).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 
     /// Phase 4 for every stage not in `served`.
-    pub(crate) fn response_body_absent(
+    pub(crate) async fn response_body_absent(
         &self,
         served: &[usize],
         ctx: &mut RequestContext,
         resp: &mut response::Parts,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for (i, stage) in self.stages.iter().enumerate() {
             if served.contains(&i) {
                 continue;
             }
-            if let Decision::Respond(r) = stage.response_body_absent(ctx, resp) {
-                return Decision::Respond(r);
+            if let Some(r) = stage.response_body_absent(ctx, resp).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 
-    pub(crate) fn response_body(
+    /// Phase 4 of the stages that asked for the response body.
+    pub(crate) async fn response_body(
         &self,
         need: &BodyNeed,
         ctx: &mut RequestContext,
         resp: &mut response::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Option<Response<Bytes>> {
         for &i in &need.stages {
-            if let Decision::Respond(r) = self.stages[i].response_body(ctx, resp, body) {
-                return Decision::Respond(r);
+            if let Some(r) = self.stages[i].response_body(ctx, resp, body).settle().await {
+                return Some(r);
             }
         }
-        Decision::Continue
+        None
     }
 }
 

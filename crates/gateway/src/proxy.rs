@@ -23,7 +23,7 @@ use ops::{Action, Event, Severity};
 use crate::body::{self, BodyError, Buffered, GatewayBody};
 use crate::headers::{self, X_REQUEST_ID};
 use crate::pages::error_page;
-use crate::pipeline::{BufferedBody, Decision, Findings, RequestContext};
+use crate::pipeline::{BufferedBody, Findings, RequestContext};
 use crate::runtime::{Runtime, Shared, Site};
 
 /// Where a connection came from and arrived.
@@ -400,7 +400,7 @@ pub(crate) async fn handle(
     };
 
     // Phase 1: request headers.
-    if let Decision::Respond(r) = rt.pipeline.request_headers(&mut ctx, &mut parts) {
+    if let Some(r) = rt.pipeline.request_headers(&mut ctx, &mut parts).await {
         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
     }
 
@@ -442,9 +442,10 @@ pub(crate) async fn handle(
                             bytes,
                             complete: true,
                         };
-                        if let Decision::Respond(r) = rt
+                        if let Some(r) = rt
                             .pipeline
                             .request_body(&need, &mut ctx, &mut parts, &mut b)
+                            .await
                         {
                             return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                         }
@@ -461,9 +462,10 @@ pub(crate) async fn handle(
                             bytes: prefix,
                             complete: false,
                         };
-                        if let Decision::Respond(r) = rt
+                        if let Some(r) = rt
                             .pipeline
                             .request_body(&need, &mut ctx, &mut parts, &mut b)
+                            .await
                         {
                             return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                         }
@@ -478,9 +480,10 @@ pub(crate) async fn handle(
         }
     };
 
-    if let Decision::Respond(r) = rt
+    if let Some(r) = rt
         .pipeline
         .request_body_absent(&served, &mut ctx, &mut parts)
+        .await
     {
         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
     }
@@ -545,7 +548,7 @@ pub(crate) async fn handle(
     headers::strip_hop_by_hop(&mut rparts.headers, tunnel);
 
     // Phase 3: response headers.
-    if let Decision::Respond(r) = rt.pipeline.response_headers(&mut ctx, &mut rparts) {
+    if let Some(r) = rt.pipeline.response_headers(&mut ctx, &mut rparts).await {
         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
     }
 
@@ -574,9 +577,10 @@ pub(crate) async fn handle(
                         bytes,
                         complete: true,
                     };
-                    if let Decision::Respond(r) =
-                        rt.pipeline
-                            .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                    if let Some(r) = rt
+                        .pipeline
+                        .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                        .await
                     {
                         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                     }
@@ -593,9 +597,10 @@ pub(crate) async fn handle(
                         bytes: prefix,
                         complete: false,
                     };
-                    if let Decision::Respond(r) =
-                        rt.pipeline
-                            .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                    if let Some(r) = rt
+                        .pipeline
+                        .response_body(&need, &mut ctx, &mut rparts, &mut b)
+                        .await
                     {
                         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
                     }
@@ -609,9 +614,10 @@ pub(crate) async fn handle(
         }
     };
 
-    if let Decision::Respond(r) = rt
+    if let Some(r) = rt
         .pipeline
         .response_body_absent(&served, &mut ctx, &mut rparts)
+        .await
     {
         return Ok(stage_answer(&shared, &site, &conn, &origin, &mut ctx, r));
     }

@@ -27,7 +27,7 @@ impl Stage for QueryBlock {
     fn name(&self) -> &'static str {
         "query-block"
     }
-    fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision {
+    fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision<'_> {
         req.headers.insert("x-seen-by-stage", "1".parse().unwrap());
         if req.uri.query().is_some_and(|q| q.contains("attack")) {
             ctx.findings.rules.push(990_001);
@@ -64,7 +64,7 @@ impl Stage for BodyMarkerBlock {
         ctx: &mut RequestContext,
         _: &mut request::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Decision<'_> {
         if body.bytes.windows(4).any(|w| w == b"EVIL") {
             ctx.findings.rules.extend([990_002, 990_003]);
             ctx.findings.anomaly_score = Some(10);
@@ -104,7 +104,7 @@ impl Stage for CardMask {
         ctx: &mut RequestContext,
         _: &mut response::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Decision<'_> {
         let text = String::from_utf8_lossy(&body.bytes);
         if text.contains("4111111111111111") {
             body.bytes = Bytes::from(text.replace("4111111111111111", "************1111"));
@@ -113,6 +113,61 @@ impl Stage for CardMask {
         }
         Decision::Continue
     }
+}
+
+/// Asks a verdict service over TCP about every `/remote` path: the stage
+/// awaits real I/O through `Decision::wait` and writes to the context and
+/// the request head from inside the future.
+struct RemoteVerdict(SocketAddr);
+
+impl Stage for RemoteVerdict {
+    fn name(&self) -> &'static str {
+        "remote-verdict"
+    }
+    fn request_headers<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        req: &'a mut request::Parts,
+    ) -> Decision<'a> {
+        if !req.uri.path().starts_with("/remote") {
+            return Decision::Continue;
+        }
+        Decision::wait(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut tcp = tokio::net::TcpStream::connect(self.0).await.unwrap();
+            tcp.write_all(req.uri.path().as_bytes()).await.unwrap();
+            tcp.shutdown().await.unwrap();
+            let mut answer = String::new();
+            tcp.read_to_string(&mut answer).await.unwrap();
+            if answer == "deny" {
+                ctx.findings.rules.push(990_200);
+                ctx.findings.message = "remote verdict".into();
+                return Decision::Respond(forbidden());
+            }
+            req.headers.insert("x-verdict", answer.parse().unwrap());
+            Decision::Continue
+        })
+    }
+}
+
+/// Answers `deny` for paths containing `bad`, else `ok`.
+async fn verdict_service() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut path = String::new();
+                tcp.read_to_string(&mut path).await.unwrap();
+                // A little latency, so the stage really is suspended.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let answer = if path.contains("bad") { "deny" } else { "ok" };
+                tcp.write_all(answer.as_bytes()).await.unwrap();
+            });
+        }
+    });
+    addr
 }
 
 fn forbidden() -> Response<Bytes> {
@@ -234,7 +289,7 @@ async fn send(addr: SocketAddr, method: &str, path: &str, body: Bytes) -> Respon
     Response::from_parts(parts, body.collect().await.unwrap().to_bytes())
 }
 
-async fn start(data: &Path, store: SocketAddr) -> Gateway {
+async fn start(data: &Path, store: SocketAddr, verdict: SocketAddr) -> Gateway {
     let text = format!(
         "[server]\nhttps = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[[site]]\nname = \"shop\"\nhosts = [\"localhost\"]\nupstream = \"http://{store}\"\ntls = {{ self_signed = true }}\n",
         data.display()
@@ -244,6 +299,7 @@ async fn start(data: &Path, store: SocketAddr) -> Gateway {
         Arc::new(QueryBlock),
         Arc::new(BodyMarkerBlock),
         Arc::new(CardMask),
+        Arc::new(RemoteVerdict(verdict)),
     ];
     Gateway::start(config, Pipeline::new(stages).fixed())
         .await
@@ -255,7 +311,7 @@ async fn a_blocked_post_never_reaches_the_store() {
     let (store_addr, seen) = store().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let gw = start(&data, store_addr).await;
+    let gw = start(&data, store_addr, verdict_service().await).await;
     let addr = gw.addresses().await.https;
 
     // Body marker: blocked, nothing forwarded.
@@ -321,8 +377,17 @@ async fn a_blocked_post_never_reaches_the_store() {
     );
     assert_eq!(r.headers()["x-store"], "1");
 
+    // A stage that awaits a remote service: a denial stops the request,
+    // an answer it wrote into the head reaches the store.
+    let r = send(addr, "GET", "/remote/bad", Bytes::new()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(addr, "GET", "/remote/good", Bytes::new()).await;
+    assert_eq!(r.status(), 200);
+
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[3].0, "/remote/good");
+    assert_eq!(seen[3].2["x-verdict"], "ok");
     assert_eq!(seen[0].0, "/checkout");
     assert_eq!(seen[0].1, "card=1&note=fine");
     assert_eq!(seen[0].2["x-seen-by-stage"], "1");
@@ -338,8 +403,9 @@ fn audit_lines_follow_the_contract(data: &Path) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // Four blocks (body, query, 413, late-body) and one detection.
-    assert_eq!(lines.len(), 5, "{text}");
+    // Four blocks (body, query, 413, late-body), one detection, one remote
+    // denial.
+    assert_eq!(lines.len(), 6, "{text}");
     for v in &lines {
         for field in [
             "time",
@@ -374,4 +440,6 @@ fn audit_lines_follow_the_contract(data: &Path) {
     assert_eq!(detect["action"], "detect");
     assert_eq!(detect["status"], 200);
     assert_eq!(detect["rules"], serde_json::json!([990_100]));
+    assert_eq!(lines[5]["uri"], "/remote/bad");
+    assert_eq!(lines[5]["rules"], serde_json::json!([990_200]));
 }

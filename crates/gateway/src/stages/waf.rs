@@ -125,7 +125,7 @@ impl Waf {
         ctx: &mut RequestContext,
         last: bool,
         f: impl FnOnce(&mut Transaction),
-    ) -> Decision {
+    ) -> Decision<'_> {
         let Some(tx) = self.tx(ctx) else {
             return Decision::Continue;
         };
@@ -164,7 +164,7 @@ impl Waf {
 
     /// Records what the transaction found, and turns an intervention into
     /// the answer.
-    fn decide(&self, ctx: &mut RequestContext, tx: &Transaction) -> Decision {
+    fn decide(&self, ctx: &mut RequestContext, tx: &Transaction) -> Decision<'_> {
         let ids = tx.matched_rule_ids();
         if !ids.is_empty() {
             for id in ids {
@@ -230,7 +230,7 @@ impl Stage for Waf {
         "waf"
     }
 
-    fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision {
+    fn request_headers(&self, ctx: &mut RequestContext, req: &mut request::Parts) -> Decision<'_> {
         let Some(rules) = self.sites.get(&ctx.site.name) else {
             return Decision::Continue;
         };
@@ -291,20 +291,28 @@ impl Stage for Waf {
         ctx: &mut RequestContext,
         _req: &mut request::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Decision<'_> {
         self.step(ctx, false, |t| {
             t.append_request_body(&body.bytes);
             t.process_request_body();
         })
     }
 
-    fn request_body_absent(&self, ctx: &mut RequestContext, _req: &mut request::Parts) -> Decision {
+    fn request_body_absent(
+        &self,
+        ctx: &mut RequestContext,
+        _req: &mut request::Parts,
+    ) -> Decision<'_> {
         self.step(ctx, false, |t| {
             t.process_request_body();
         })
     }
 
-    fn response_headers(&self, ctx: &mut RequestContext, resp: &mut response::Parts) -> Decision {
+    fn response_headers(
+        &self,
+        ctx: &mut RequestContext,
+        resp: &mut response::Parts,
+    ) -> Decision<'_> {
         self.step(ctx, false, |t| {
             for (name, value) in resp.headers.iter() {
                 t.add_response_header(name.as_str().as_bytes(), value.as_bytes());
@@ -333,7 +341,7 @@ impl Stage for Waf {
         ctx: &mut RequestContext,
         _resp: &mut response::Parts,
         body: &mut BufferedBody,
-    ) -> Decision {
+    ) -> Decision<'_> {
         self.step(ctx, true, |t| {
             t.append_response_body(&body.bytes);
             t.process_response_body();
@@ -344,7 +352,7 @@ impl Stage for Waf {
         &self,
         ctx: &mut RequestContext,
         _resp: &mut response::Parts,
-    ) -> Decision {
+    ) -> Decision<'_> {
         self.step(ctx, true, |t| {
             t.process_response_body();
         })
