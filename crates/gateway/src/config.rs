@@ -85,6 +85,7 @@ struct FileSite {
     max_request_body_bytes: Option<u64>,
     waf: Option<Spanned<FileWaf>>,
     default: Option<Spanned<bool>>,
+    platform: Option<Spanned<String>>,
 }
 
 /// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
@@ -96,6 +97,8 @@ struct FileWaf {
     mode: Option<Spanned<String>>,
     #[serde(default)]
     include: Vec<Spanned<String>>,
+    exclusions: Option<Spanned<String>>,
+    plugins: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +190,9 @@ pub struct SiteConfig {
     pub waf: Option<WafConfig>,
     /// Serves requests whose Host no site lists (at most one site).
     pub default: bool,
+    /// The store platform (`platform = "woocommerce"`); `None` for
+    /// `generic` or when not set.
+    pub platform: Option<crate::presets::Preset>,
 }
 
 /// Whether the WAF blocks or only records.
@@ -207,6 +213,12 @@ pub struct WafConfig {
     /// The site's own SecLang files (exclusions), loaded after the CRS
     /// setup and before the rules.
     pub include: Vec<PathBuf>,
+    /// The exclusion file `rampart waf tune --apply` writes and the WAF
+    /// loads after the preset and the includes, when it exists; `None`:
+    /// `DATA_DIR/waf/SITE.exclusions.conf`.
+    pub exclusions: Option<PathBuf>,
+    /// A CRS plugins directory; `None`: the CRS directory's `plugins/`.
+    pub plugins: Option<PathBuf>,
 }
 
 /// Where a store listens.
@@ -454,6 +466,27 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             let tls = self.tls(site.tls)?;
             let headers = self.headers(site.headers)?;
             let waf = site.waf.map(|w| self.waf(w.into_inner())).transpose()?;
+            let platform = match &site.platform {
+                None => None,
+                Some(p) => match crate::presets::get(p.get_ref()) {
+                    Some(preset) => Some(preset),
+                    None if p.get_ref() == "generic" => None,
+                    None => {
+                        return self.err(
+                            p.span(),
+                            format!(
+                                "platform = {:?}: use one of {}",
+                                p.get_ref(),
+                                crate::presets::names()
+                                    .iter()
+                                    .map(|n| format!("\"{n}\""))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    }
+                },
+            };
             let default = match &site.default {
                 Some(d) if *d.get_ref() => {
                     if sites.iter().any(|s: &SiteConfig| s.default) {
@@ -474,6 +507,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 max_request_body_bytes: site.max_request_body_bytes.unwrap_or(64 * 1024 * 1024),
                 waf,
                 default,
+                platform,
             });
         }
         Ok(Config {
@@ -529,11 +563,27 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             }
             include.push(p);
         }
+        let exclusions = w.exclusions.as_ref().map(|f| self.path(f.get_ref()));
+        let plugins = match &w.plugins {
+            Some(d) => {
+                let dir = self.path(d.get_ref());
+                if !dir.is_dir() {
+                    return self.err(
+                        d.span(),
+                        format!("plugins: {} is not a directory", dir.display()),
+                    );
+                }
+                Some(dir)
+            }
+            None => None,
+        };
         Ok(WafConfig {
             crs,
             paranoia,
             mode,
             include,
+            exclusions,
+            plugins,
         })
     }
 

@@ -18,11 +18,13 @@ pub mod headers;
 pub mod metrics;
 pub mod pages;
 pub mod pipeline;
+pub mod presets;
 mod proxy;
 mod runtime;
 pub mod server;
 pub mod stages;
 pub mod tls;
+pub mod tune;
 
 pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{

@@ -170,6 +170,10 @@ pub struct RuleReport {
     pub data: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<u8>,
+    /// The variables it matched (`ARGS:q`, `REQUEST_COOKIES:sid`): what
+    /// `rampart waf tune` scopes an exclusion to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// Everything about one request that outlives a single phase.

@@ -359,6 +359,7 @@ mod tests {
             max_request_body_bytes: 1,
             waf: None,
             default: false,
+            platform: None,
         }
     }
 

@@ -513,6 +513,8 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         paranoia: args.paranoia,
         mode: gateway::WafMode::Block,
         include: Vec::new(),
+        exclusions: None,
+        plugins: None,
     };
     let crs = match gateway::stages::waf::resolve_crs(&probe, &data) {
         Ok(dir) => Some(dir),
@@ -560,7 +562,7 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
             "# Written by `rampart demo`: the demo's configuration.\n\
              [server]\nhttps = {:?}\nhttp = {:?}\ndata_dir = {:?}\n\n\
              [[site]]\nname = \"demo-shop\"\nhosts = [\"localhost\", \"127.0.0.1\", \"shop.localhost\"]\n\
-             upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\n{waf}",
+             upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\nplatform = \"demo\"\n{waf}",
             https.to_string(),
             http.to_string(),
             data.display().to_string(),

@@ -57,6 +57,9 @@ pub struct CrsOptions {
     pub includes: Vec<PathBuf>,
     /// Load the base configuration (off only for tests of the CRS alone).
     pub base_config: bool,
+    /// The plugins directory (`*-config.conf`, `*-before.conf`,
+    /// `*-after.conf`, as CRS documents plugins); `None`: `DIR/plugins`.
+    pub plugins: Option<PathBuf>,
 }
 
 impl CrsOptions {
@@ -68,6 +71,7 @@ impl CrsOptions {
             extra: Vec::new(),
             includes: Vec::new(),
             base_config: true,
+            plugins: None,
         }
     }
 }
@@ -139,7 +143,7 @@ pub fn load(opts: &CrsOptions) -> Result<RuleSet, LoadError> {
     for inc in &opts.includes {
         b.add_file(inc)?;
     }
-    let plugins = dir.join("plugins");
+    let plugins = opts.plugins.clone().unwrap_or_else(|| dir.join("plugins"));
     for suffix in ["-config.conf", "-before.conf"] {
         for p in sorted_files(&plugins, suffix) {
             b.add_file(&p)?;

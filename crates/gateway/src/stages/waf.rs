@@ -25,6 +25,7 @@ use seclang::{Connection, Disruption, EngineMode, RuleSet, Transaction};
 
 use crate::config::{Config, WafConfig, WafMode};
 use crate::pipeline::{BodyInspection, BufferedBody, Decision, OverLimit, RequestContext, Stage};
+use crate::presets::Preset;
 
 /// Where Debian's `modsecurity-crs` package puts the rule set.
 pub const SYSTEM_CRS: &str = "/usr/share/modsecurity-crs";
@@ -53,8 +54,24 @@ pub fn resolve_crs(waf: &WafConfig, data_dir: &Path) -> Result<PathBuf, String> 
         })
 }
 
-/// Loads a site's rule set.
-pub fn load_rules(waf: &WafConfig, data_dir: &Path) -> Result<RuleSet, String> {
+/// The exclusion file of a site: the configured one, else
+/// `DATA_DIR/waf/SITE.exclusions.conf` (what `rampart waf tune --apply`
+/// writes).
+pub fn exclusions_file(waf: &WafConfig, site: &str, data_dir: &Path) -> PathBuf {
+    waf.exclusions
+        .clone()
+        .unwrap_or_else(|| data_dir.join("waf").join(format!("{site}.exclusions.conf")))
+}
+
+/// Loads a site's rule set: the CRS setup, then the platform preset's
+/// exclusions, the site's includes and its exclusion file (when it
+/// exists), then the rules.
+pub fn load_rules(
+    waf: &WafConfig,
+    preset: Option<&Preset>,
+    site: &str,
+    data_dir: &Path,
+) -> Result<RuleSet, String> {
     let dir = resolve_crs(waf, data_dir)?;
     let mut opts = CrsOptions::new(dir);
     opts.paranoia = Some(waf.paranoia);
@@ -62,7 +79,16 @@ pub fn load_rules(waf: &WafConfig, data_dir: &Path) -> Result<RuleSet, String> {
         WafMode::Block => EngineMode::On,
         WafMode::Detect => EngineMode::DetectionOnly,
     });
+    if let Some(p) = preset {
+        opts.extra
+            .push((format!("preset {}", p.name), p.exclusions.clone()));
+    }
     opts.includes = waf.include.clone();
+    opts.plugins = waf.plugins.clone();
+    let tuned = exclusions_file(waf, site, data_dir);
+    if tuned.is_file() {
+        opts.includes.push(tuned);
+    }
     seclang::crs::load(&opts).map_err(|e| e.to_string())
 }
 
@@ -78,8 +104,13 @@ impl Waf {
         let mut sites = HashMap::new();
         for site in &config.sites {
             if let Some(w) = &site.waf {
-                let rules = load_rules(w, &config.server.data_dir)
-                    .map_err(|e| format!("site {}: WAF rules: {e}", site.name))?;
+                let rules = load_rules(
+                    w,
+                    site.platform.as_ref(),
+                    &site.name,
+                    &config.server.data_dir,
+                )
+                .map_err(|e| format!("site {}: WAF rules: {e}", site.name))?;
                 sites.insert(site.name.clone(), Arc::new(rules));
             }
         }
@@ -179,6 +210,7 @@ impl Waf {
                         msg: m.msg.clone(),
                         data: m.logdata.clone(),
                         severity: m.severity,
+                        targets: m.matched_var_names.clone(),
                     });
                 }
             }

@@ -625,6 +625,13 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         .as_ref()
         .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
+    let mut matched_var_names: Vec<String> = Vec::new();
+    for (n, _) in &state.matched.all {
+        let n = String::from_utf8_lossy(n);
+        if !matched_var_names.iter().any(|m| *m == n) {
+            matched_var_names.push(n.into_owned());
+        }
+    }
     state.matches.push(RuleMatch {
         id: rule.meta.id,
         phase: rule.meta.phase,
@@ -638,6 +645,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
             .map(|t| t.static_text().unwrap_or_default().to_string())
             .collect(),
         matched_var_name,
+        matched_var_names,
         logged: rule.log,
         disruptive: took_effect,
         matched: state.last_match.clone().unwrap_or_default(),

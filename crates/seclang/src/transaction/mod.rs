@@ -150,6 +150,10 @@ pub struct RuleMatch {
     pub tags: Vec<String>,
     /// The variable of the last match, e.g. `ARGS:q`.
     pub matched_var_name: String,
+    /// Every distinct variable the rule (and its chain) matched, in match
+    /// order, e.g. `ARGS:q`, `REQUEST_COOKIES:sid`: what an exclusion
+    /// would name.
+    pub matched_var_names: Vec<String>,
     /// The rule reports its matches (`log`, the default; not `nolog`).
     pub logged: bool,
     /// The rule's disruptive action took effect.
