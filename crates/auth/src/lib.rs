@@ -33,6 +33,11 @@ pub use sessions::Session;
 pub use store::Database;
 pub use users::{Enrollment, User};
 
+/// A random 20-character password (for `rampart users set-password`).
+pub fn generate_password() -> Secret {
+    Secret::new(secret::random_password())
+}
+
 /// Errors of the access layer: one line, naming what failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

@@ -401,8 +401,13 @@ impl Auth {
             CodeCheck::Replayed => ("", Some(Refusal::ReplayedCode)),
         };
         if let Some(r) = refusal {
-            self.account_failed(user_id, username).await?;
-            self.address_failed(ip).await?;
+            // A replayed code was right once: refusing it tells a guesser
+            // nothing, so it does not count toward lockout (a person who
+            // submits twice must not lock themselves out).
+            if r != Refusal::ReplayedCode {
+                self.account_failed(user_id, username).await?;
+                self.address_failed(ip).await?;
+            }
             self.audit(
                 "login.mfa_failed",
                 ip,

@@ -119,26 +119,21 @@ impl Policy {
 }
 
 /// The path as a permission check must see it, whatever tricks it was
-/// written with: percent-decoded once, `\` as `/`, `;params` dropped,
+/// written with: percent-decoded (until stable), `\` as `/`, `;params` dropped,
 /// empty and `.` segments removed, `..` resolved, lower case, and no
 /// query. A store that decodes differently still cannot be reached
 /// around a rule: the gate protects by this form.
 pub fn normalize_path(raw: &str) -> String {
     let raw = raw.split(['?', '#']).next().unwrap_or("");
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                decoded.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+    // Decoded until stable (at most three rounds): a store that decodes
+    // twice (`%252e`) must not reach an area the gate thinks is elsewhere.
+    let mut decoded = raw.as_bytes().to_vec();
+    for _ in 0..3 {
+        let next = percent_decode(&decoded);
+        if next == decoded {
+            break;
         }
-        decoded.push(bytes[i]);
-        i += 1;
+        decoded = next;
     }
     let text = String::from_utf8_lossy(&decoded).replace('\\', "/");
     let mut out: Vec<String> = Vec::new();
@@ -157,6 +152,24 @@ pub fn normalize_path(raw: &str) -> String {
         }
     }
     format!("/{}", out.join("/"))
+}
+
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                decoded.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    decoded
 }
 
 #[cfg(test)]
@@ -196,6 +209,8 @@ mod tests {
             ("/admin?next=/x", "/admin"),
             ("/../../admin", "/admin"),
             ("/%2e%2e/admin", "/admin"),
+            ("/shop/%252e%252e/admin", "/admin"),
+            ("/%2561dmin", "/admin"),
             ("/admin%", "/admin%"),
         ] {
             assert_eq!(normalize_path(raw), want, "{raw}");

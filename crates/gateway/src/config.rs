@@ -20,6 +20,10 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+#[path = "access_config.rs"]
+mod access;
+pub use access::{ProtectConfig, StepUp};
+
 /// A configuration problem, with the place in the file when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -69,6 +73,7 @@ struct FileServer {
     tls_handshake_timeout_ms: Option<u64>,
     drain_timeout_ms: Option<u64>,
     inspection_buffer_bytes: Option<usize>,
+    database: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +91,8 @@ struct FileSite {
     waf: Option<Spanned<FileWaf>>,
     default: Option<Spanned<bool>>,
     platform: Option<Spanned<String>>,
+    #[serde(default)]
+    protect: Vec<Spanned<access::FileProtect>>,
 }
 
 /// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
@@ -169,6 +176,9 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Most bytes of a body buffered for stages that inspect bodies.
     pub inspection_buffer_bytes: usize,
+    /// The shared database (`postgres://…`) for staff accounts, sessions
+    /// and the vault; `None`: SQLite at `DATA_DIR/rampart.sqlite`.
+    pub database: Option<String>,
 }
 
 /// One `[[site]]`: a store behind Rampart.
@@ -193,6 +203,8 @@ pub struct SiteConfig {
     /// The store platform (`platform = "woocommerce"`); `None` for
     /// `generic` or when not set.
     pub platform: Option<crate::presets::Preset>,
+    /// `[[site.protect]]`: areas behind Rampart's staff sign-in.
+    pub protect: Vec<ProtectConfig>,
 }
 
 /// Whether the WAF blocks or only records.
@@ -487,6 +499,11 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                     }
                 },
             };
+            let protect = site
+                .protect
+                .into_iter()
+                .map(|p| self.protect(p))
+                .collect::<Result<Vec<_>, _>>()?;
             let default = match &site.default {
                 Some(d) if *d.get_ref() => {
                     if sites.iter().any(|s: &SiteConfig| s.default) {
@@ -508,6 +525,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 waf,
                 default,
                 platform,
+                protect,
             });
         }
         Ok(Config {
@@ -664,6 +682,19 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             ),
             drain_timeout: Duration::from_millis(s.drain_timeout_ms.unwrap_or(10_000)),
             inspection_buffer_bytes: s.inspection_buffer_bytes.unwrap_or(1024 * 1024),
+            database: match s.database {
+                Some(d)
+                    if !(d.get_ref().starts_with("postgres://")
+                        || d.get_ref().starts_with("postgresql://")
+                        || d.get_ref().starts_with("sqlite:")) =>
+                {
+                    return self.err(
+                        d.span(),
+                        "database must be a URL starting with postgres:// or sqlite:",
+                    )
+                }
+                d => d.map(Spanned::into_inner),
+            },
         })
     }
 

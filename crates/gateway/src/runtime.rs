@@ -56,6 +56,7 @@ impl Runtime {
         https_bound_port: u16,
         metrics: &Metrics,
     ) -> Runtime {
+        let pipeline = crate::stages::access::with_gate(&config, pipeline);
         let mut by_host = HashMap::new();
         let mut default_site = None;
         for site in &config.sites {

@@ -360,6 +360,7 @@ mod tests {
             waf: None,
             default: false,
             platform: None,
+            protect: Vec::new(),
         }
     }
 

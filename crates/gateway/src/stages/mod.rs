@@ -4,4 +4,5 @@
 //! on the way back the page-integrity observer and leak prevention.
 //! `rampart` builds each site's [`Pipeline`](crate::Pipeline) from these.
 
+pub mod access;
 pub mod waf;
