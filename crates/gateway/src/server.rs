@@ -610,6 +610,35 @@ async fn poll_certificates(shared: Arc<Shared>) {
     }
 }
 
+/// The SecLang files of the configuration's sites that a change to
+/// triggers a reload: each WAF site's includes and exclusion file.
+fn rule_files(config: &Config) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for site in &config.sites {
+        if let Some(waf) = &site.waf {
+            files.extend(waf.include.iter().cloned());
+            files.push(crate::stages::waf::exclusions_file(
+                waf,
+                &site.name,
+                &config.server.data_dir,
+            ));
+        }
+    }
+    files
+}
+
+/// Modification time and length of each file (`None` when absent).
+fn fingerprint(files: &[std::path::PathBuf]) -> Vec<Option<(Option<std::time::SystemTime>, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        })
+        .collect()
+}
+
 /// Where a reload gets its new configuration (usually: read the file
 /// again).
 pub type ConfigSource = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
@@ -631,27 +660,51 @@ pub async fn serve(
     let mut term = sig(SignalKind::terminate())?;
     let mut int = sig(SignalKind::interrupt())?;
     let mut hup = sig(SignalKind::hangup())?;
+    let mut watched = rule_files(&config);
+    let mut seen = fingerprint(&watched);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let gw = Gateway::start(config, pipeline).await?;
     on_ready(&gw.addresses().await);
     loop {
-        tokio::select! {
+        let changed_rules = tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => {
-                let Some(load) = &reload else { continue };
-                match load() {
-                    Ok(c) => match gw.reload(c).await {
-                        Ok(addrs) => tracing::info!("configuration reloaded: {}", addrs.ready_line()),
-                        Err(e) => tracing::error!("configuration not reloaded: {e}"),
-                    },
-                    Err(e) => {
-                        tracing::error!("configuration not reloaded: {e}");
-                        gw.events().emit(
-                            Event::new("config.reload_failed", Severity::Error)
-                                .message(format!("configuration not reloaded, the previous one stays: {e}")),
-                        );
-                    }
+            _ = hup.recv() => false,
+            _ = tick.tick() => {
+                // A site's exclusion file or include changed (as `rampart
+                // waf tune --apply` does): reload as SIGHUP would.
+                let now = fingerprint(&watched);
+                if now == seen || reload.is_none() {
+                    continue;
                 }
+                seen = now;
+                true
+            }
+        };
+        let Some(load) = &reload else { continue };
+        if changed_rules {
+            tracing::info!("a WAF rule file changed: reloading");
+        }
+        match load() {
+            Ok(c) => {
+                watched = rule_files(&c);
+                seen = fingerprint(&watched);
+                match gw.reload(c).await {
+                    Ok(addrs) => {
+                        tracing::info!("configuration reloaded: {}", addrs.ready_line())
+                    }
+                    Err(e) => tracing::error!("configuration not reloaded: {e}"),
+                }
+            }
+            Err(e) => {
+                tracing::error!("configuration not reloaded: {e}");
+                gw.events()
+                    .emit(
+                        Event::new("config.reload_failed", Severity::Error).message(format!(
+                            "configuration not reloaded, the previous one stays: {e}"
+                        )),
+                    );
             }
         }
     }

@@ -18,6 +18,7 @@ use ops::event_store::{parse_since, EventStore, Query};
 
 mod scan_cmd;
 mod vault_cmd;
+mod waf_tune;
 
 #[derive(Parser)]
 #[command(
@@ -130,7 +131,17 @@ enum WafCommand {
         /// Many requests, one JSON object per line
         #[arg(long)]
         batch: bool,
+        /// Load a store platform preset's exclusions too (demo,
+        /// woocommerce, magento2, prestashop, shopware6)
+        #[arg(long, value_name = "NAME")]
+        platform: Option<String>,
     },
+    /// List the noisiest rule/variable/route combinations the WAF recorded
+    /// (best in detect mode, on legitimate traffic) with the narrowest
+    /// exclusion for each; --apply writes the chosen ones to the site's
+    /// exclusion file after showing them. A rule is removed from a whole
+    /// site only with --remove-rule ID.
+    Tune(waf_tune::TuneArgs),
 }
 
 #[derive(Subcommand)]
@@ -227,7 +238,9 @@ fn main() -> ExitCode {
             paranoia,
             include,
             batch,
-        }) => waf_eval(&rules, paranoia, &include, batch),
+            platform,
+        }) => waf_eval(&rules, paranoia, &include, batch, platform.as_deref()),
+        Command::Waf(WafCommand::Tune(args)) => waf_tune::run(&args),
         Command::Rules(RulesCommand::Install {
             state,
             from,
@@ -390,7 +403,13 @@ fn events_tail(filter: &EventFilter, lines: usize) -> Result<(), Failure> {
     }
 }
 
-fn waf_eval(dir: &Path, paranoia: u8, include: &[PathBuf], batch: bool) -> Result<(), Failure> {
+fn waf_eval(
+    dir: &Path,
+    paranoia: u8,
+    include: &[PathBuf],
+    batch: bool,
+    platform: Option<&str>,
+) -> Result<(), Failure> {
     use std::io::{BufRead, Read};
     if !(1..=4).contains(&paranoia) {
         return Err(usage(format!("--paranoia {paranoia}: use 1, 2, 3 or 4")));
@@ -399,6 +418,18 @@ fn waf_eval(dir: &Path, paranoia: u8, include: &[PathBuf], batch: bool) -> Resul
     opts.paranoia = Some(paranoia);
     opts.mode = Some(seclang::EngineMode::On);
     opts.includes = include.to_vec();
+    if let Some(name) = platform {
+        match gateway::presets::get(name) {
+            Some(p) => opts.extra.push((format!("preset {name}"), p.exclusions)),
+            None if name == "generic" => {}
+            None => {
+                return Err(usage(format!(
+                    "--platform {name:?}: use one of {}",
+                    gateway::presets::names().join(", ")
+                )))
+            }
+        }
+    }
     let rules = Arc::new(seclang::crs::load(&opts).map_err(usage)?);
     let connection = || seclang::Connection {
         client_ip: "127.0.0.1".into(),
