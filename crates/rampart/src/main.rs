@@ -16,6 +16,7 @@ use gateway::stages::waf::Waf;
 use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
+mod access_cmd;
 mod scan_cmd;
 mod vault_cmd;
 mod waf_tune;
@@ -84,6 +85,18 @@ enum Command {
     /// plugins and lockfiles against.
     #[command(subcommand)]
     Advisories(scan_cmd::AdvisoriesCommand),
+    /// Staff accounts for the sign-in Rampart puts in front of the store's
+    /// admin areas: add, list, disable (offboarding), roles, passwords,
+    /// MFA reset, session revocation.
+    #[command(subcommand)]
+    Users(access_cmd::UsersCommand),
+    /// Staff access reviews (accounts without MFA, unused accounts,
+    /// privileged accounts, role changes) with a recorded sign-off.
+    #[command(subcommand)]
+    Access(access_cmd::AccessCommand),
+    /// The tamper-evident staff audit trail: verify its hash chain, show it.
+    #[command(subcommand)]
+    Audit(access_cmd::AuditCommand),
     /// Print the version.
     Version,
 }
@@ -252,6 +265,9 @@ fn main() -> ExitCode {
         Command::Events(EventsCommand::Query { filter, limit }) => events_query(&filter, limit),
         Command::Events(EventsCommand::Tail { filter, lines }) => events_tail(&filter, lines),
         Command::Vault(command) => vault_cmd::run(command),
+        Command::Users(command) => access_cmd::users(command),
+        Command::Access(command) => access_cmd::access(command),
+        Command::Audit(command) => access_cmd::audit(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -323,6 +339,55 @@ fn serve(state: &StateArgs) -> Result<(), Failure> {
         .map_err(usage)?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+/// The demo's first staff account: created on the first run, with a
+/// generated password, an authenticator and recovery codes, all shown
+/// once (the banner text); `None` when accounts exist already.
+async fn demo_staff(data: &Path) -> Result<Option<String>, Failure> {
+    let db = store::Database::open_sqlite(&data.join("rampart.sqlite"))
+        .await
+        .map_err(usage)?;
+    let auth = auth::Auth::open(db, auth::Settings::default())
+        .await
+        .map_err(|e| usage(format!("staff database: {e}")))?;
+    if auth
+        .has_users()
+        .await
+        .map_err(|e| usage(format!("staff database: {e}")))?
+    {
+        return Ok(None);
+    }
+    let account = auth
+        .add_user("owner", None, "owner", true, "rampart demo")
+        .await
+        .map_err(|e| usage(format!("creating the demo's staff account: {e}")))?;
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "       user:     owner");
+    if let Some(p) = &account.generated_password {
+        let _ = writeln!(s, "       password: {}   (shown once)", p.expose());
+    }
+    if let Some(e) = &account.enrollment {
+        let _ = writeln!(
+            s,
+            "       authenticator secret: {}\n       (or the link {})",
+            e.totp_secret.expose(),
+            e.otpauth_uri.expose()
+        );
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            if let Ok(qr) = auth::totp::qr_text(e.otpauth_uri.expose()) {
+                let _ = writeln!(s, "{qr}");
+            }
+        }
+        let codes: Vec<&str> = e.recovery_codes.iter().map(|c| c.expose()).collect();
+        let _ = writeln!(
+            s,
+            "       recovery codes (each works once): {}",
+            codes.join(" ")
+        );
+    }
+    Ok(Some(s))
 }
 
 fn open_store(state: &StateArgs) -> Result<EventStore, Failure> {
@@ -579,6 +644,7 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         let shop_dir = data.join("demo-shop");
         std::fs::create_dir_all(&shop_dir).map_err(|e| usage(format!("{}: {e}", shop_dir.display())))?;
         let shop = tokio::spawn(demo_shop::serve(shop_listener, demo_shop::ShopConfig::new(&shop_dir)));
+        let staff = demo_staff(&data).await?;
 
         let waf = match &crs {
             Some(dir) => format!(
@@ -593,7 +659,9 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
             "# Written by `rampart demo`: the demo's configuration.\n\
              [server]\nhttps = {:?}\nhttp = {:?}\ndata_dir = {:?}\n\n\
              [[site]]\nname = \"demo-shop\"\nhosts = [\"localhost\", \"127.0.0.1\", \"shop.localhost\"]\n\
-             upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\nplatform = \"demo\"\n{waf}",
+             upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\nplatform = \"demo\"\n\n\
+             # The shop's back office, behind Rampart's staff sign-in (password + TOTP).\n\
+             [[site.protect]]\npaths = [\"/admin\"]\n{waf}",
             https.to_string(),
             http.to_string(),
             data.display().to_string(),
@@ -606,6 +674,14 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         }));
         let with_waf = crs.is_some();
         let mode = args.mode.clone();
+        let data_text = data.display().to_string();
+        let staff = staff.unwrap_or_else(|| {
+            format!(
+                "       user owner (its password and authenticator secret were shown on the first run;\n\
+                        \x20      new ones: rampart users set-password owner --data {data_text}\n\
+                        \x20                rampart users reset-mfa owner --data {data_text})\n"
+            )
+        });
         let result = gateway::serve(config, pipeline(), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", addrs.ready_line());
@@ -618,7 +694,9 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
                  \n  WAF:         {}\n\
                  \n  Try an attack: https://localhost:{port}/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E\n\
                  \n  Customer login: {} / {}\n\
-                 \n  Shop admin:     https://localhost:{port}/admin  ({} / {})\n\
+                 \n  Shop admin:     https://localhost:{port}/admin\n\
+                 \n    1. Rampart staff sign-in (password, then the code from your authenticator app):\n{staff}\
+                 \n    2. then the shop's own admin login: {} / {}\n\
                  \n  Events:  rampart events tail --data {}\n\
                  \nCtrl-C stops the demo.",
                 addrs.http.map(|a| a.port()).unwrap_or(0),
