@@ -23,6 +23,9 @@ use toml::Spanned;
 #[path = "access_config.rs"]
 mod access;
 pub use access::{ProtectConfig, StepUp};
+#[path = "edge/config.rs"]
+mod edge;
+pub use edge::{parse_net, EdgeConfig, Jail, JailKind, Limit, RouteClass};
 
 /// A configuration problem, with the place in the file when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,7 @@ impl std::error::Error for ConfigError {}
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     server: Spanned<FileServer>,
+    edge: Option<edge::FileEdge>,
     #[serde(default)]
     site: Vec<Spanned<FileSite>>,
 }
@@ -148,6 +152,9 @@ pub struct Config {
     /// its directory.
     pub source: Option<PathBuf>,
     pub server: ServerConfig,
+    /// `[edge]`: connection caps, rate limits, lists, jails and bans;
+    /// `None` when the table is absent or `enabled = false`.
+    pub edge: Option<EdgeConfig>,
     pub sites: Vec<SiteConfig>,
 }
 
@@ -417,6 +424,10 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
     fn config(&self, raw: FileConfig) -> Result<Config, ConfigError> {
         let server_span = raw.server.span();
         let server = self.server(raw.server.into_inner(), server_span.clone())?;
+        let edge = match raw.edge {
+            Some(e) => self.edge(e)?,
+            None => None,
+        };
         if raw.site.is_empty() {
             return self.err(
                 server_span,
@@ -531,6 +542,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         Ok(Config {
             source: None,
             server,
+            edge,
             sites,
         })
     }

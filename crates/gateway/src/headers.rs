@@ -283,6 +283,35 @@ impl SecurityHeaderSet {
     }
 }
 
+/// The client's address: the peer's, or, when the peer is a trusted
+/// proxy, the nearest untrusted hop of `X-Forwarded-For` (a malformed
+/// header counts as none: the peer is then the client).
+pub(crate) fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    if trusted.is_empty() || !is_trusted(peer, trusted) {
+        return peer;
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for v in headers.get_all("x-forwarded-for") {
+        let Ok(s) = v.to_str() else {
+            return peer;
+        };
+        for part in s.split(',') {
+            match part.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(*ip, trusted))
+        .unwrap_or(peer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

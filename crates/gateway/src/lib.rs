@@ -13,6 +13,7 @@
 pub mod body;
 pub mod config;
 pub mod crs_install;
+pub mod edge;
 pub mod h1_repair;
 pub mod headers;
 pub mod metrics;
@@ -29,6 +30,6 @@ pub mod tune;
 pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{
     BodyInspection, BufferedBody, Decision, Findings, OverLimit, Pending, Pipeline,
-    PipelineBuilder, RequestContext, RuleReport, Stage,
+    PipelineBuilder, QuietEvent, RequestContext, RuleReport, Stage,
 };
 pub use server::{prepare_data_dir, serve, BoundAddresses, ConfigSource, Gateway, StartError};

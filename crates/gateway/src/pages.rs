@@ -15,6 +15,11 @@ pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Byte
             "Bad request",
             "Your browser sent a request this shop could not understand.",
         ),
+        403 => (
+            "Access blocked",
+            "Requests from your address are blocked for a while after suspicious activity. \
+             If you think this is a mistake, contact the shop and quote the reference below.",
+        ),
         404 => ("Not found", "There is nothing at this address."),
         405 => (
             "Method not allowed",
@@ -27,6 +32,10 @@ pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Byte
         421 => (
             "Unknown site",
             "This server does not host the site you asked for.",
+        ),
+        429 => (
+            "Too many requests",
+            "You are sending requests faster than this shop accepts. Please wait a moment and try again.",
         ),
         502 => (
             "The shop is unavailable",

@@ -176,6 +176,12 @@ pub struct RuleReport {
     pub targets: Vec<String>,
 }
 
+/// Put in [`RequestContext::state`] by a stage that answered and already
+/// reported the decision in an event of its own (sampled under a flood):
+/// the gateway then emits no `request` event for it.
+#[derive(Debug, Clone, Copy)]
+pub struct QuietEvent;
+
 /// Everything about one request that outlives a single phase.
 pub struct RequestContext {
     /// `X-Request-Id`: the client's when well-formed, else generated.

@@ -244,7 +244,10 @@ fn stage_answer(
     if action == Action::Block {
         site.metrics.blocked.inc();
     }
-    emit_request_event(shared, site, conn, origin, ctx, parts.status);
+    shared.edge.after_request(ctx);
+    if ctx.state.get::<crate::pipeline::QuietEvent>().is_none() {
+        emit_request_event(shared, site, conn, origin, ctx, parts.status);
+    }
     finish_headers(&mut parts.headers, &site.headers, &ctx.request_id);
     site.metrics.count(parts.status.as_u16());
     Response::from_parts(parts, GatewayBody::full(bytes))
@@ -624,6 +627,7 @@ pub(crate) async fn handle(
 
     finish_headers(&mut rparts.headers, &site.headers, &ctx.request_id);
     site.metrics.count(rparts.status.as_u16());
+    shared.edge.after_request(&ctx);
     if !ctx.findings.rules.is_empty() || ctx.findings.action.is_some_and(|a| a != Action::Pass) {
         emit_request_event(&shared, &site, &conn, &origin, &mut ctx, rparts.status);
     }

@@ -18,6 +18,7 @@ use ops::{Event, EventBus};
 
 use crate::body::GatewayBody;
 use crate::config::{Config, SecurityHeaders, ServerConfig, SiteConfig};
+use crate::edge::Edge;
 use crate::headers::SecurityHeaderSet;
 use crate::metrics::{Metrics, Sampler, SiteMetrics};
 use crate::pipeline::Pipeline;
@@ -55,8 +56,10 @@ impl Runtime {
         pipeline: Pipeline,
         https_bound_port: u16,
         metrics: &Metrics,
+        edge: &Arc<Edge>,
     ) -> Runtime {
         let pipeline = crate::stages::access::with_gate(&config, pipeline);
+        let pipeline = crate::edge::with_edge(edge, &config, pipeline);
         let mut by_host = HashMap::new();
         let mut default_site = None;
         for site in &config.sites {
@@ -129,6 +132,8 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     pub tls_failures: Sampler,
     pub malformed: Sampler,
+    /// Connection caps, bans, limits and jails (kept across reloads).
+    pub edge: Arc<Edge>,
 }
 
 impl Shared {

@@ -187,8 +187,10 @@ impl Gateway {
         let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone()));
         let metrics = Metrics::new();
         let https_bound = https.local_addr().map_err(|e| StartError(e.to_string()))?;
-        let runtime = Runtime::build(config.clone(), built, https_bound.port(), &metrics);
+        let edge = crate::edge::Edge::start(&config, events.clone()).map_err(StartError)?;
+        let runtime = Runtime::build(config.clone(), built, https_bound.port(), &metrics, &edge);
         let shared = Arc::new(Shared {
+            edge,
             runtime: ArcSwap::from_pointee(runtime),
             certs: resolver,
             events,
@@ -311,8 +313,15 @@ impl Gateway {
                 .port(),
             None => listeners.https.bound.port(),
         };
+        self.shared.edge.configure(&config).map_err(StartError)?;
         self.shared.certs.replace_map(certs);
-        let runtime = Runtime::build(config.clone(), built, https_port, &self.shared.metrics);
+        let runtime = Runtime::build(
+            config.clone(),
+            built,
+            https_port,
+            &self.shared.metrics,
+            &self.shared.edge,
+        );
         self.shared.runtime.store(Arc::new(runtime));
 
         let spawn = |l: TcpListener, a: SocketAddr, kind: ListenerKind| {
@@ -410,6 +419,16 @@ fn spawn_listener(
                     continue;
                 }
             };
+            // Banned and denied addresses, and those over their connection
+            // cap, are dropped before any other work (no TLS handshake).
+            let slot = if kind == ListenerKind::Admin {
+                None
+            } else {
+                match shared.edge.admit_connection(client.ip()) {
+                    Ok(slot) => slot,
+                    Err(_) => continue,
+                }
+            };
             let _ = tcp.set_nodelay(true);
             let conn = ConnInfo {
                 client,
@@ -422,6 +441,7 @@ fn spawn_listener(
             tokio::spawn(async move {
                 shared.metrics.active_connections.inc();
                 let _open = ConnectionCount(shared.clone());
+                let _slot = slot;
                 match kind {
                     ListenerKind::Https => serve_tls(shared, acceptor, watcher, tcp, conn).await,
                     ListenerKind::Http => serve_plain(shared, watcher, tcp, conn).await,

@@ -17,6 +17,7 @@ use gateway::{Config, Pipeline, PipelineBuilder, StateLocation};
 use ops::event_store::{parse_since, EventStore, Query};
 
 mod access_cmd;
+mod bans_cmd;
 mod scan_cmd;
 mod vault_cmd;
 mod waf_tune;
@@ -97,6 +98,11 @@ enum Command {
     /// The tamper-evident staff audit trail: verify its hash chain, show it.
     #[command(subcommand)]
     Audit(access_cmd::AuditCommand),
+    /// Bans made by the edge's jails (failed logins, card testing,
+    /// scanning, WAF blocks) or by hand: list, add, remove. Every gateway
+    /// sharing the database enforces them within a second.
+    #[command(subcommand)]
+    Bans(bans_cmd::BansCommand),
     /// Print the version.
     Version,
 }
@@ -268,6 +274,7 @@ fn main() -> ExitCode {
         Command::Users(command) => access_cmd::users(command),
         Command::Access(command) => access_cmd::access(command),
         Command::Audit(command) => access_cmd::audit(command),
+        Command::Bans(command) => bans_cmd::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -658,6 +665,10 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         let text = format!(
             "# Written by `rampart demo`: the demo's configuration.\n\
              [server]\nhttps = {:?}\nhttp = {:?}\ndata_dir = {:?}\n\n\
+             # Edge defenses on their defaults: per-address connection cap and rate\n\
+             # limits, jails for failed logins, card testing, 404 scans and WAF blocks,\n\
+             # bans (see `rampart bans list`).\n\
+             [edge]\n\n\
              [[site]]\nname = \"demo-shop\"\nhosts = [\"localhost\", \"127.0.0.1\", \"shop.localhost\"]\n\
              upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\nplatform = \"demo\"\n\n\
              # The shop's back office, behind Rampart's staff sign-in (password + TOTP).\n\

@@ -370,27 +370,7 @@ fn note(ctx: &mut RequestContext, action: Action, message: String) {
 /// (so one shopper's failures do not lock out everyone behind the load
 /// balancer, and a client cannot pick its own address).
 fn client_ip(ctx: &RequestContext, req: &request::Parts, trusted: &[ipnet::IpNet]) -> String {
-    let peer = ctx.client_addr.ip();
-    if trusted.is_empty() || !crate::headers::is_trusted(peer, trusted) {
-        return peer.to_string();
-    }
-    let mut hops: Vec<std::net::IpAddr> = Vec::new();
-    for v in req.headers.get_all("x-forwarded-for") {
-        let Ok(s) = v.to_str() else {
-            return peer.to_string();
-        };
-        for part in s.split(',') {
-            match part.trim().parse() {
-                Ok(ip) => hops.push(ip),
-                Err(_) => return peer.to_string(),
-            }
-        }
-    }
-    hops.into_iter()
-        .rev()
-        .find(|ip| !crate::headers::is_trusted(*ip, trusted))
-        .unwrap_or(peer)
-        .to_string()
+    crate::headers::client_ip(ctx.client_addr.ip(), &req.headers, trusted).to_string()
 }
 
 // ---------------------------------------------------------------------------

@@ -144,7 +144,7 @@ pub struct Received {
 
 /// A store for tests: records every request and answers by path:
 /// `/echo` echoes the body, `/big?N` streams N pattern bytes in chunks,
-/// `/slow` answers after 3 s, `/own-headers` sets its own security
+/// `/slow` answers after 3 s, `/not-found…` answers 404, `/own-headers` sets its own security
 /// headers, anything else says "hello from the store".
 pub struct Store {
     pub addr: SocketAddr,
@@ -219,6 +219,11 @@ async fn store_answer(
                 .collect();
             let stream = futures_util::stream::iter(chunks);
             Response::new(http_body_util::StreamBody::new(stream).boxed())
+        }
+        p if p.starts_with("/not-found") => {
+            let mut r = Response::new(full(Bytes::from_static(b"no such page")));
+            *r.status_mut() = http::StatusCode::NOT_FOUND;
+            r
         }
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -444,4 +449,69 @@ pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     f()
+}
+
+/// A TLS connection (HTTP/1.1) to the gateway from source address `src`
+/// (any of 127.0.0.0/8 plays a different client); `Err` when the gateway
+/// drops the connection or the handshake fails.
+pub async fn tls_connect_from(
+    addr: SocketAddr,
+    src: std::net::IpAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(AnyCert {
+        seen: Mutex::new(None),
+        provider: provider.clone(),
+    });
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(src, 0))?;
+    let tcp = tokio::time::timeout(Duration::from_secs(5), socket.connect(addr))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    let name = ServerName::try_from("localhost".to_string()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+}
+
+/// One request from source address `src` on a fresh connection: `Err`
+/// when the gateway refused the connection.
+pub async fn request_from(
+    addr: SocketAddr,
+    src: std::net::IpAddr,
+    req: Request<StoreBody>,
+) -> std::io::Result<Response<Bytes>> {
+    let tls = tls_connect_from(addr, src).await?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    let resp = tokio::time::timeout(Duration::from_secs(20), send.send_request(req))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+        .map_err(std::io::Error::other)?;
+    let (parts, body) = resp.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    Ok(Response::from_parts(parts, bytes))
+}
+
+/// `GET path` from `src`.
+pub async fn get_from(addr: SocketAddr, src: &str, path: &str) -> std::io::Result<Response<Bytes>> {
+    let req = Request::get(path)
+        .header("host", "localhost")
+        .body(empty())
+        .unwrap();
+    request_from(addr, src.parse().unwrap(), req).await
 }

@@ -1,0 +1,1000 @@
+//! Edge defenses: what keeps a store up under a flood, a credential
+//! stuffing run or a card-testing attack. Configured by `[edge]` (parsed
+//! in `config`, see `edge/config.rs`).
+//!
+//! Owns: the per-address connection cap and the ban and deny checks at
+//! accept time (before TLS), the request-time checks for client
+//! addresses forwarded by trusted proxies, rate limits per address and
+//! route class, the jails that turn failed logins, declined payments,
+//! 404 bursts and WAF blocks into bans, and the ban list shared through
+//! the database. Must not: parse rules, or know a platform beyond what
+//! its preset says (login and payment routes and their failure markers).
+//!
+//! State that must survive a configuration reload (bans, jail counters,
+//! open connections) lives in [`Edge`], held by the gateway's shared
+//! state; the settings in force are swapped on reload.
+
+pub mod bans;
+mod jails;
+mod lists;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::{header, request, response, HeaderValue, Response, StatusCode};
+use ipnet::IpNet;
+use ops::{Action, Event, EventBus, Severity};
+use tokio::sync::mpsc;
+
+use crate::config::{Config, EdgeConfig, Jail, JailKind, RouteClass};
+use crate::metrics::Sampler;
+use crate::pipeline::{
+    BodyInspection, BufferedBody, Decision, OverLimit, Pipeline, QuietEvent, RequestContext, Stage,
+};
+use crate::presets::{path_matches, MarkedRoute};
+
+use bans::BanBook;
+use jails::Jails;
+use lists::{canonical, ListFile, NetSet};
+
+pub(crate) fn config_net(s: &str) -> Option<IpNet> {
+    crate::config::parse_net(s)
+}
+
+/// Search pages of the common platforms, beside `[edge.routes] search`.
+const SEARCH_PATHS: &[&str] = &["/search", "/search/*", "/catalogsearch/*", "/suche"];
+/// API roots of the common platforms, beside `[edge.routes] api`.
+const API_PATHS: &[&str] = &[
+    "/api/*",
+    "/wp-json/*",
+    "/rest/*",
+    "/store-api/*",
+    "/graphql",
+    "/webservice/*",
+];
+/// Form and JSON fields that name the account in a login.
+const ACCOUNT_FIELDS: &[&str] = &[
+    "email",
+    "username",
+    "log",
+    "user_login",
+    "login[username]",
+    "login",
+    "email_address",
+];
+
+/// The edge's state, shared by every listener and kept across reloads.
+pub(crate) struct Edge {
+    active: ArcSwapOption<Active>,
+    bans: BanBook,
+    jails: Jails,
+    conns: Mutex<HashMap<IpAddr, u32>>,
+    events: EventBus,
+    writes: mpsc::UnboundedSender<BanRequest>,
+    database: Option<String>,
+    data_dir: std::path::PathBuf,
+    refused: Sampler,
+    limited: Sampler,
+    capped: Sampler,
+}
+
+/// The settings in force.
+struct Active {
+    config: EdgeConfig,
+    allow: NetSet,
+    deny: NetSet,
+    allow_file: Option<ListFile>,
+    deny_file: Option<ListFile>,
+    limiters: Vec<(RouteClass, Arc<DefaultKeyedRateLimiter<IpAddr>>)>,
+    clock: DefaultClock,
+}
+
+/// A ban for the background writer to store.
+struct BanRequest {
+    net: IpNet,
+    reason: String,
+    source: String,
+    base: Duration,
+}
+
+/// Why a connection or request is refused before any work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Denied,
+    Banned { until_ms: i64 },
+    TooManyConnections,
+}
+
+/// One open connection counted against its address; dropping it frees
+/// the slot.
+pub(crate) struct ConnectionSlot {
+    edge: Weak<Edge>,
+    ip: IpAddr,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if let Some(edge) = self.edge.upgrade() {
+            let mut c = edge.conns.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = c.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+impl Edge {
+    /// The edge for a gateway; its background task (storing bans,
+    /// reading other nodes' bans, reloading list files) runs until the
+    /// edge is dropped.
+    pub fn start(config: &Config, events: EventBus) -> Result<Arc<Edge>, String> {
+        let (writes, rx) = mpsc::unbounded_channel();
+        let edge = Arc::new(Edge {
+            active: ArcSwapOption::empty(),
+            bans: BanBook::default(),
+            jails: Jails::default(),
+            conns: Mutex::new(HashMap::new()),
+            events,
+            writes,
+            database: config.server.database.clone(),
+            data_dir: config.server.data_dir.clone(),
+            refused: Sampler::new(5),
+            limited: Sampler::new(5),
+            capped: Sampler::new(5),
+        });
+        edge.configure(config)?;
+        tokio::spawn(background(Arc::downgrade(&edge), rx));
+        Ok(edge)
+    }
+
+    /// Takes `config`'s `[edge]` (on start and reload). Rate-limit state
+    /// carries over when a limit did not change.
+    pub fn configure(&self, config: &Config) -> Result<(), String> {
+        let Some(c) = &config.edge else {
+            self.active.store(None);
+            return Ok(());
+        };
+        let old = self.active.load_full();
+        let allow_file = c.allow_file.as_deref().map(ListFile::read).transpose()?;
+        let deny_file = c.deny_file.as_deref().map(ListFile::read).transpose()?;
+        let limiters = c
+            .limits
+            .iter()
+            .map(|(class, limit)| {
+                let reuse = old.as_ref().and_then(|o| {
+                    let same = o
+                        .config
+                        .limits
+                        .iter()
+                        .any(|(k, l)| k == class && l == limit);
+                    same.then(|| o.limiters.iter().find(|(k, _)| k == class))
+                        .flatten()
+                        .map(|(_, l)| l.clone())
+                });
+                let limiter = reuse.unwrap_or_else(|| {
+                    let per = NonZeroU32::new(limit.per_minute).unwrap_or(NonZeroU32::MIN);
+                    let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+                    Arc::new(RateLimiter::keyed(
+                        Quota::per_minute(per).allow_burst(burst),
+                    ))
+                });
+                (*class, limiter)
+            })
+            .collect();
+        self.active.store(Some(Arc::new(Active::new(
+            c.clone(),
+            allow_file,
+            deny_file,
+            limiters,
+        ))));
+        Ok(())
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.active.load().is_some()
+    }
+
+    /// The check at accept time, before TLS: `Ok` with a slot that holds
+    /// the connection's place, or why it is refused (sampled event).
+    pub fn admit_connection(
+        self: &Arc<Self>,
+        ip: IpAddr,
+    ) -> Result<Option<ConnectionSlot>, Refusal> {
+        let active = self.active.load();
+        let Some(active) = active.as_ref() else {
+            return Ok(None);
+        };
+        let ip = canonical(ip);
+        if active.allow.contains(ip) {
+            return Ok(None);
+        }
+        let refusal = if active.deny.contains(ip) {
+            Some(Refusal::Denied)
+        } else {
+            self.bans
+                .banned(ip, bans::now_ms())
+                .map(|until_ms| Refusal::Banned { until_ms })
+        };
+        if let Some(r) = refusal {
+            self.refused_event(ip, r, None);
+            return Err(r);
+        }
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conns.entry(ip).or_insert(0);
+        if *n >= active.config.max_connections_per_ip {
+            drop(conns);
+            if let Some(suppressed) = self.capped.admit() {
+                let mut e = Event::new("edge.connection_limit", Severity::Notice).message(format!(
+                    "{ip} holds {} connections: new ones are refused",
+                    active.config.max_connections_per_ip
+                ));
+                e.client_ip = Some(ip);
+                e.data = serde_json::json!({ "suppressed_since_last": suppressed });
+                self.events.emit(e);
+            }
+            return Err(Refusal::TooManyConnections);
+        }
+        *n += 1;
+        Ok(Some(ConnectionSlot {
+            edge: Arc::downgrade(self),
+            ip,
+        }))
+    }
+
+    fn refused_event(&self, ip: IpAddr, r: Refusal, site: Option<&str>) {
+        if let Some(suppressed) = self.refused.admit() {
+            let (kind, msg) = match r {
+                Refusal::Denied => ("edge.denied", format!("{ip} is on the deny list")),
+                Refusal::Banned { until_ms } => (
+                    "edge.banned",
+                    format!(
+                        "{ip} is banned for {} more seconds",
+                        (until_ms - bans::now_ms()).max(0) / 1000
+                    ),
+                ),
+                Refusal::TooManyConnections => ("edge.connection_limit", format!("{ip}")),
+            };
+            let mut e = Event::new(kind, Severity::Notice).message(msg);
+            e.client_ip = Some(ip);
+            e.site = site.map(str::to_string);
+            e.action = Some(Action::Block);
+            e.data = serde_json::json!({ "suppressed_since_last": suppressed });
+            self.events.emit(e);
+        }
+    }
+
+    /// Bans `net` now (in memory at once; stored, escalated and announced
+    /// by the background task).
+    fn ban(&self, net: IpNet, reason: String, source: &str, base: Duration) {
+        let until = bans::now_ms() + base.as_millis() as i64;
+        if self.bans.banned(net.addr(), bans::now_ms()).is_some() {
+            return;
+        }
+        self.bans.insert_local(net, until);
+        let _ = self.writes.send(BanRequest {
+            net,
+            reason,
+            source: source.to_string(),
+            base,
+        });
+    }
+
+    /// An offence by `ip` for `jail`, keyed by `key` (the address itself,
+    /// or the account name).
+    fn offend(&self, active: &Active, kind: JailKind, key: &str, ip: IpAddr) {
+        let Some(jail) = active.config.jails.iter().find(|j| j.kind == kind) else {
+            return;
+        };
+        if let Some(who) = self
+            .jails
+            .offend(jail, key, &ip.to_string(), Instant::now())
+        {
+            for w in who {
+                let Some(net) = config_net(&w) else { continue };
+                if active.allow.contains(net.addr()) {
+                    continue;
+                }
+                let reason = reason(jail, key, &w);
+                self.ban(net, reason, jail.kind.as_str(), jail.ban);
+            }
+        }
+    }
+
+    /// What the gateway saw of a finished request: WAF blocks feed the
+    /// `waf_blocks` jail.
+    pub fn after_request(&self, ctx: &RequestContext) {
+        let Some(req) = ctx.state.get::<EdgeRequest>() else {
+            return;
+        };
+        if req.allowed {
+            return;
+        }
+        let active = self.active.load();
+        let Some(active) = active.as_ref() else {
+            return;
+        };
+        let Some(jail) = active
+            .config
+            .jails
+            .iter()
+            .find(|j| j.kind == JailKind::WafBlocks)
+        else {
+            return;
+        };
+        let blocked = ctx.findings.action == Some(Action::Block);
+        if blocked && ctx.findings.anomaly_score.unwrap_or(0) >= jail.min_score {
+            self.offend(active, JailKind::WafBlocks, &req.ip.to_string(), req.ip);
+        }
+    }
+}
+
+fn reason(jail: &Jail, key: &str, who: &str) -> String {
+    let what = match jail.kind {
+        JailKind::LoginFailures => "failed logins",
+        JailKind::AccountFailures => "failed logins for one account",
+        JailKind::PaymentDeclines => "declined payments",
+        JailKind::NotFound => "404 answers",
+        JailKind::WafBlocks => "requests blocked by the WAF",
+    };
+    let window = jail.window.as_secs();
+    if jail.kind == JailKind::AccountFailures {
+        format!(
+            "{}: {} {what} ({key:?}) within {window} s, {who} among them",
+            jail.kind.as_str(),
+            jail.threshold
+        )
+    } else {
+        format!(
+            "{}: {} {what} within {window} s",
+            jail.kind.as_str(),
+            jail.threshold
+        )
+    }
+}
+
+impl Active {
+    fn new(
+        config: EdgeConfig,
+        allow_file: Option<ListFile>,
+        deny_file: Option<ListFile>,
+        limiters: Vec<(RouteClass, Arc<DefaultKeyedRateLimiter<IpAddr>>)>,
+    ) -> Active {
+        let mut allow = NetSet::new(config.allow.iter().copied());
+        if let Some(f) = &allow_file {
+            allow.extend(f.entries.iter().copied());
+        }
+        let mut deny = NetSet::new(config.deny.iter().copied());
+        if let Some(f) = &deny_file {
+            deny.extend(f.entries.iter().copied());
+        }
+        Active {
+            config,
+            allow,
+            deny,
+            allow_file,
+            deny_file,
+            limiters,
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// The class of a request (other than `All`).
+    fn class(&self, ctx: &RequestContext, req: &request::Parts) -> Option<RouteClass> {
+        let method = req.method.as_str();
+        let path = req.uri.path();
+        let query = req.uri.query().unwrap_or("");
+        let configured = |class: RouteClass| {
+            self.config
+                .routes
+                .iter()
+                .filter(|(k, _)| *k == class)
+                .any(|(_, paths)| paths.iter().any(|p| path_matches(p, path)))
+        };
+        let preset = ctx.site.platform.as_ref();
+        if preset.is_some_and(|p| p.login_route(method, path, query).is_some())
+            || configured(RouteClass::Login)
+        {
+            return Some(RouteClass::Login);
+        }
+        if preset.is_some_and(|p| {
+            p.checkout_route(method, path, query).is_some()
+                || p.payment_route(method, path, query).is_some()
+        }) || configured(RouteClass::Checkout)
+        {
+            return Some(RouteClass::Checkout);
+        }
+        if SEARCH_PATHS.iter().any(|p| path_matches(p, path)) || configured(RouteClass::Search) {
+            return Some(RouteClass::Search);
+        }
+        if API_PATHS.iter().any(|p| path_matches(p, path)) || configured(RouteClass::Api) {
+            return Some(RouteClass::Api);
+        }
+        None
+    }
+}
+
+/// What the edge stage keeps about one request.
+#[derive(Clone)]
+pub(crate) struct EdgeRequest {
+    ip: IpAddr,
+    allowed: bool,
+    login: Option<MarkedRoute>,
+    payment: Option<MarkedRoute>,
+    account: Option<String>,
+}
+
+/// The edge's request-time stage; first in the pipeline.
+pub(crate) struct EdgeStage {
+    edge: Arc<Edge>,
+    trusted: Vec<IpNet>,
+}
+
+/// Puts the edge stage first in `pipeline` when `[edge]` is on.
+pub(crate) fn with_edge(edge: &Arc<Edge>, config: &Config, pipeline: Pipeline) -> Pipeline {
+    if config.edge.is_none() {
+        return pipeline;
+    }
+    let mut stages = vec![Arc::new(EdgeStage {
+        edge: edge.clone(),
+        trusted: config.server.trusted_proxies.clone(),
+    }) as Arc<dyn Stage>];
+    stages.extend(pipeline.stages().iter().cloned());
+    Pipeline::new(stages)
+}
+
+fn refuse(
+    status: StatusCode,
+    ctx: &mut RequestContext,
+    retry_after: Option<u64>,
+) -> Response<Bytes> {
+    let mut r = crate::pages::error_page(status, &ctx.request_id);
+    if let Some(s) = retry_after {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+impl EdgeStage {
+    fn limit(
+        &self,
+        active: &Active,
+        ctx: &mut RequestContext,
+        ip: IpAddr,
+        class: Option<RouteClass>,
+    ) -> Option<Response<Bytes>> {
+        for (k, limiter) in &active.limiters {
+            if *k != RouteClass::All && Some(*k) != class {
+                continue;
+            }
+            if let Err(not_until) = limiter.check_key(&ip) {
+                let wait = not_until.wait_time_from(active.clock.now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ctx.findings.action = Some(Action::Block);
+                ctx.findings.message = format!(
+                    "edge: rate limit {} ({}/min) exceeded by {ip}",
+                    k.as_str(),
+                    active
+                        .config
+                        .limits
+                        .iter()
+                        .find(|(c, _)| c == k)
+                        .map_or(0, |(_, l)| l.per_minute)
+                );
+                if let Some(suppressed) = self.edge.limited.admit() {
+                    let mut e = Event::new("edge.rate_limited", Severity::Notice)
+                        .message(ctx.findings.message.clone());
+                    e.client_ip = Some(ip);
+                    e.site = Some(ctx.site.name.clone());
+                    e.action = Some(Action::Block);
+                    e.status = Some(429);
+                    e.request_id = Some(ctx.request_id().to_string());
+                    e.data = serde_json::json!({
+                        "class": k.as_str(),
+                        "retry_after_s": secs.max(1),
+                        "suppressed_since_last": suppressed,
+                    });
+                    self.edge.events.emit(e);
+                }
+                // The edge event above stands for this request (sampled).
+                ctx.state.insert(QuietEvent);
+                return Some(refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ctx,
+                    Some(secs.max(1)),
+                ));
+            }
+        }
+        None
+    }
+
+    fn marker_failed(&self, ctx: &RequestContext, resp: &response::Parts, body: &[u8]) {
+        let Some(req) = ctx.state.get::<EdgeRequest>() else {
+            return;
+        };
+        if req.allowed {
+            return;
+        }
+        let active = self.edge.active.load();
+        let Some(active) = active.as_ref() else {
+            return;
+        };
+        let status = resp.status.as_u16();
+        let location = resp
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        let ip = req.ip;
+        if let Some(m) = &req.login {
+            if m.failed(status, location, body) {
+                self.edge
+                    .offend(active, JailKind::LoginFailures, &ip.to_string(), ip);
+                if let Some(account) = &req.account {
+                    let key = format!("{}:{}", ctx.site.name, account.to_lowercase());
+                    self.edge
+                        .offend(active, JailKind::AccountFailures, &key, ip);
+                }
+            }
+        }
+        if let Some(m) = &req.payment {
+            if m.failed(status, location, body) {
+                self.edge
+                    .offend(active, JailKind::PaymentDeclines, &ip.to_string(), ip);
+            }
+        }
+    }
+}
+
+fn needs_body(m: &Option<MarkedRoute>) -> bool {
+    m.as_ref().is_some_and(|m| !m.body.is_empty())
+}
+
+/// The account named in a login form or JSON body.
+fn account_of(req: &request::Parts, body: &[u8]) -> Option<String> {
+    let ct = req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = if ct.starts_with("application/json") {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        ACCOUNT_FIELDS.iter().find_map(|f| {
+            v.get(*f)
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    // Magento's `{"username": ...}` and Shopware's
+                    // `{"email": ...}` are top level; nested forms use
+                    // `login[username]`.
+                    let (outer, inner) = f.split_once('[')?;
+                    v.get(outer)?
+                        .get(inner.trim_end_matches(']'))?
+                        .as_str()
+                        .map(str::to_string)
+                })
+        })
+    } else {
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        ACCOUNT_FIELDS
+            .iter()
+            .find_map(|f| fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone()))
+    }?;
+    let name = name.trim();
+    (!name.is_empty() && name.len() <= 256).then(|| name.to_string())
+}
+
+impl Stage for EdgeStage {
+    fn name(&self) -> &'static str {
+        "edge"
+    }
+
+    fn request_headers<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        req: &'a mut request::Parts,
+    ) -> Decision<'a> {
+        let active = self.edge.active.load_full();
+        let Some(active) = active else {
+            return Decision::Continue;
+        };
+        let peer = canonical(ctx.client_addr.ip());
+        let ip = canonical(crate::headers::client_ip(peer, &req.headers, &self.trusted));
+        let allowed = active.allow.contains(ip);
+        let (login, payment) = match &ctx.site.platform {
+            Some(p) => {
+                let (m, path, q) = (
+                    req.method.as_str(),
+                    req.uri.path(),
+                    req.uri.query().unwrap_or(""),
+                );
+                (
+                    p.login_route(m, path, q).cloned(),
+                    p.payment_route(m, path, q).cloned(),
+                )
+            }
+            None => (None, None),
+        };
+        ctx.state.insert(EdgeRequest {
+            ip,
+            allowed,
+            login,
+            payment,
+            account: None,
+        });
+        if allowed {
+            return Decision::Continue;
+        }
+        let now = bans::now_ms();
+        let refusal = if active.deny.contains(ip) {
+            Some(Refusal::Denied)
+        } else {
+            self.edge
+                .bans
+                .banned(ip, now)
+                .map(|until_ms| Refusal::Banned { until_ms })
+        };
+        if let Some(r) = refusal {
+            self.edge.refused_event(ip, r, Some(&ctx.site.name));
+            ctx.state.insert(QuietEvent);
+            ctx.findings.action = Some(Action::Block);
+            ctx.findings.message = format!("edge: {ip} is refused ({r:?})");
+            let retry = match r {
+                Refusal::Banned { until_ms } => Some(((until_ms - now).max(1000) / 1000) as u64),
+                _ => None,
+            };
+            let mut resp = refuse(StatusCode::FORBIDDEN, ctx, retry);
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Decision::Respond(resp);
+        }
+        let class = active.class(ctx, req);
+        match self.limit(&active, ctx, ip, class) {
+            Some(r) => Decision::Respond(r),
+            None => Decision::Continue,
+        }
+    }
+
+    fn request_body_inspection(
+        &self,
+        ctx: &RequestContext,
+        _req: &request::Parts,
+    ) -> BodyInspection {
+        // The account name of a login, for the per-account jail. No limit
+        // of our own: the smallest limit asked for wins, and the WAF's
+        // must not shrink because of us.
+        match ctx.state.get::<EdgeRequest>() {
+            Some(r) if r.login.is_some() && !r.allowed => BodyInspection::Buffer {
+                limit: usize::MAX,
+                over_limit: OverLimit::InspectPrefix,
+            },
+            _ => BodyInspection::Skip,
+        }
+    }
+
+    fn request_body<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        req: &'a mut request::Parts,
+        body: &'a mut BufferedBody,
+    ) -> Decision<'a> {
+        let account = account_of(req, &body.bytes);
+        if let Some(r) = ctx.state.get_mut::<EdgeRequest>() {
+            r.account = account;
+        }
+        Decision::Continue
+    }
+
+    fn response_headers<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        resp: &'a mut response::Parts,
+    ) -> Decision<'a> {
+        if resp.status == StatusCode::NOT_FOUND {
+            if let Some(req) = ctx.state.get::<EdgeRequest>().filter(|r| !r.allowed) {
+                let active = self.edge.active.load();
+                if let Some(active) = active.as_ref() {
+                    self.edge
+                        .offend(active, JailKind::NotFound, &req.ip.to_string(), req.ip);
+                }
+            }
+        }
+        Decision::Continue
+    }
+
+    fn response_body_inspection(
+        &self,
+        ctx: &RequestContext,
+        _resp: &response::Parts,
+    ) -> BodyInspection {
+        match ctx.state.get::<EdgeRequest>() {
+            Some(r) if !r.allowed && (needs_body(&r.login) || needs_body(&r.payment)) => {
+                BodyInspection::Buffer {
+                    limit: usize::MAX,
+                    over_limit: OverLimit::InspectPrefix,
+                }
+            }
+            _ => BodyInspection::Skip,
+        }
+    }
+
+    fn response_body<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        resp: &'a mut response::Parts,
+        body: &'a mut BufferedBody,
+    ) -> Decision<'a> {
+        self.marker_failed(ctx, resp, &body.bytes);
+        Decision::Continue
+    }
+
+    fn response_body_absent<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        resp: &'a mut response::Parts,
+    ) -> Decision<'a> {
+        self.marker_failed(ctx, resp, b"");
+        Decision::Continue
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The background task.
+
+async fn open_db(edge: &Edge) -> Result<store::Database, String> {
+    let db = match &edge.database {
+        Some(url) => store::Database::connect(url).await,
+        None => store::Database::open_sqlite(&edge.data_dir.join("rampart.sqlite")).await,
+    }
+    .map_err(|e| e.to_string())?;
+    bans::migrate(&db).await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest>) {
+    let mut db: Option<store::Database> = None;
+    let mut db_down_reported = false;
+    let mut last_poll = Instant::now() - Duration::from_secs(60);
+    let mut last_sweep = Instant::now();
+    let mut queue: Vec<BanRequest> = Vec::new();
+    loop {
+        let poll = match edge.upgrade() {
+            Some(e) => e
+                .active
+                .load()
+                .as_ref()
+                .map_or(Duration::from_millis(500), |a| a.config.ban_poll),
+            None => return,
+        };
+        tokio::select! {
+            got = rx.recv() => match got {
+                Some(b) => queue.push(b),
+                None => return,
+            },
+            _ = tokio::time::sleep(poll.saturating_sub(last_poll.elapsed())) => {}
+        }
+        let Some(edge) = edge.upgrade() else { return };
+        if !edge.enabled() {
+            queue.clear();
+            continue;
+        }
+        if db.is_none() {
+            match open_db(&edge).await {
+                Ok(d) => {
+                    if db_down_reported {
+                        edge.events.emit(
+                            Event::new("edge.database_restored", Severity::Notice)
+                                .message("the ban list is shared again"),
+                        );
+                    }
+                    db_down_reported = false;
+                    db = Some(d);
+                }
+                Err(e) => {
+                    if !db_down_reported {
+                        edge.events.emit(
+                            Event::new("edge.database_unreachable", Severity::Warning).message(
+                                format!("bans stay in force on this node only until the database is back: {e}"),
+                            ),
+                        );
+                        db_down_reported = true;
+                    }
+                }
+            }
+        }
+        let active = edge.active.load_full();
+        let Some(active) = active else { continue };
+        for b in queue.drain(..) {
+            store_ban(&edge, db.as_ref(), &active.config, b).await;
+        }
+        if last_poll.elapsed() >= poll {
+            last_poll = Instant::now();
+            if let Some(d) = &db {
+                match bans::list(d, bans::now_ms(), false).await {
+                    Ok(list) => edge.bans.replace(&list, bans::now_ms()),
+                    Err(e) => {
+                        if !db_down_reported {
+                            edge.events.emit(
+                                Event::new("edge.database_unreachable", Severity::Warning)
+                                    .message(format!("cannot read bans: {e}")),
+                            );
+                            db_down_reported = true;
+                        }
+                    }
+                }
+            }
+        }
+        if last_sweep.elapsed() >= Duration::from_secs(1) {
+            last_sweep = Instant::now();
+            sweep(&edge, &active);
+        }
+    }
+}
+
+async fn store_ban(edge: &Edge, db: Option<&store::Database>, config: &EdgeConfig, b: BanRequest) {
+    let target = if b.net.prefix_len() == b.net.max_prefix_len() {
+        b.net.addr().to_string()
+    } else {
+        b.net.to_string()
+    };
+    let base_ms = b.base.as_millis() as i64;
+    let stored = match db {
+        Some(d) => bans::put(
+            d,
+            &target,
+            &b.reason,
+            &b.source,
+            base_ms,
+            config.escalation,
+            config.max_ban.as_millis() as i64,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        None => Err("no database".to_string()),
+    };
+    let mut e = Event::new("edge.ban", Severity::Warning);
+    e.action = Some(Action::Block);
+    e.client_ip = Some(b.net.addr());
+    match stored {
+        Ok(ban) => {
+            edge.bans.stored(b.net, Some(ban.until_ms));
+            let secs = (ban.until_ms - ban.created_ms) / 1000;
+            e.message = format!("{target} banned for {secs} s: {}", b.reason);
+            e.data = serde_json::json!({
+                "target": target, "source": b.source, "seconds": secs,
+                "offenses": ban.offenses, "until_ms": ban.until_ms,
+            });
+        }
+        Err(why) => {
+            edge.bans.stored(b.net, None);
+            e.message = format!(
+                "{target} banned for {} s on this node only (not stored: {why}): {}",
+                b.base.as_secs(),
+                b.reason
+            );
+            e.data = serde_json::json!({
+                "target": target, "source": b.source, "seconds": b.base.as_secs(), "stored": false,
+            });
+        }
+    }
+    edge.events.emit(e);
+}
+
+fn sweep(edge: &Arc<Edge>, active: &Arc<Active>) {
+    let longest = active
+        .config
+        .jails
+        .iter()
+        .map(|j| j.window)
+        .max()
+        .unwrap_or(Duration::from_secs(60));
+    edge.jails.sweep(longest, Instant::now());
+    edge.bans.expire(bans::now_ms());
+    for (_, l) in &active.limiters {
+        l.retain_recent();
+        l.shrink_to_fit();
+    }
+    // List files changed on disk: read them again; a bad file keeps the
+    // list in force and says why.
+    let changed = active.allow_file.as_ref().is_some_and(ListFile::changed)
+        || active.deny_file.as_ref().is_some_and(ListFile::changed);
+    if !changed {
+        return;
+    }
+    let read = |f: &Option<ListFile>| -> Result<Option<ListFile>, String> {
+        match f {
+            Some(f) if f.changed() => ListFile::read(&f.path).map(Some),
+            other => Ok(other.clone()),
+        }
+    };
+    match (read(&active.allow_file), read(&active.deny_file)) {
+        (Ok(allow), Ok(deny)) => {
+            let sizes = (
+                allow.as_ref().map_or(0, |f| f.entries.len()),
+                deny.as_ref().map_or(0, |f| f.entries.len()),
+            );
+            let next = Active::new(active.config.clone(), allow, deny, active.limiters.clone());
+            edge.active.store(Some(Arc::new(next)));
+            edge.events.emit(
+                Event::new("edge.lists_reloaded", Severity::Info).message(format!(
+                    "allow and deny files read again: {} and {} entries",
+                    sizes.0, sizes.1
+                )),
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            // Remember the bad version so the error is said once.
+            let mark = |f: &Option<ListFile>| {
+                f.as_ref().map(|f| {
+                    let mut f = f.clone();
+                    if let Ok(m) = std::fs::metadata(&f.path) {
+                        f.modified = m.modified().ok();
+                        f.len = m.len();
+                    }
+                    f
+                })
+            };
+            let next = Active::new(
+                active.config.clone(),
+                mark(&active.allow_file),
+                mark(&active.deny_file),
+                active.limiters.clone(),
+            );
+            edge.active.store(Some(Arc::new(next)));
+            edge.events.emit(
+                Event::new("edge.list_error", Severity::Warning).message(format!(
+                    "list file not applied, the previous list stays: {e}"
+                )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(ct: &str) -> request::Parts {
+        let (p, _) = http::Request::builder()
+            .method("POST")
+            .uri("/account/login")
+            .header("content-type", ct)
+            .body(())
+            .unwrap()
+            .into_parts();
+        p
+    }
+
+    #[test]
+    fn account_names_come_from_forms_and_json() {
+        let form = parts("application/x-www-form-urlencoded");
+        assert_eq!(
+            account_of(&form, b"csrf=x&email=Alice%40example.com&password=p"),
+            Some("Alice@example.com".into())
+        );
+        assert_eq!(account_of(&form, b"log=admin&pwd=x"), Some("admin".into()));
+        assert_eq!(
+            account_of(&form, b"login%5Busername%5D=bob&login%5Bpassword%5D=x"),
+            Some("bob".into())
+        );
+        assert_eq!(account_of(&form, b"password=x"), None);
+        let json = parts("application/json");
+        assert_eq!(
+            account_of(&json, br#"{"username":"carol","password":"x"}"#),
+            Some("carol".into())
+        );
+        assert_eq!(account_of(&json, b"not json"), None);
+    }
+}

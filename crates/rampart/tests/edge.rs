@@ -1,0 +1,781 @@
+//! Edge defenses end to end through the real binary: bans made by
+//! `rampart bans` and by the jails are enforced at accept time (before
+//! TLS), rate limits answer 429 with Retry-After to the client over its
+//! limit only, slowloris connections are cut at the header timeout, the
+//! per-address connection cap holds, deny files reload, and credential
+//! stuffing and card testing against the demo shop end in bans. Source
+//! addresses across 127.0.0.0/8 play the different clients.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use http::{Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn edge_config(store: SocketAddr, edge: &str, extra_server: &str) -> String {
+    config(store, "").replace(
+        "data_dir = \"data\"\n",
+        &format!("data_dir = \"data\"\n{extra_server}\n[edge]\n{edge}\n"),
+    )
+}
+
+fn state(gw: &Rampart) -> Vec<String> {
+    vec![
+        "--config".into(),
+        gw.dir.join("rampart.toml").display().to_string(),
+    ]
+}
+
+fn rampart(gw: &Rampart, args: &[&str]) -> (i32, String, String) {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(state(gw));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    run(&refs)
+}
+
+/// True when `src` can no longer open a connection (refused before TLS).
+async fn refused(gw: &Rampart, src: &str) -> bool {
+    get_from(gw.https, src, "/").await.is_err()
+}
+
+/// Waits up to `secs` for `src` to be refused; the time it took.
+async fn until_refused(gw: &Rampart, src: &str, secs: u64) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if refused(gw, src).await {
+            return Some(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Waits up to `secs` for `src` to be served again.
+async fn until_served(gw: &Rampart, src: &str, secs: u64) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if let Ok(r) = get_from(gw.https, src, "/").await {
+            if r.status() == 200 {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn events(gw: &Rampart, kind: &str) -> Vec<serde_json::Value> {
+    let (code, out, err) = rampart(gw, &["events", "query", "--kind", kind, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn eventually_events(gw: &Rampart, kind: &str, secs: u64) -> Vec<serde_json::Value> {
+    let t = Instant::now();
+    loop {
+        let e = events(gw, kind);
+        if !e.is_empty() || t.elapsed() > Duration::from_secs(secs) {
+            return e;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bans_made_by_hand_are_enforced_before_tls_and_lifted() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(dir.path(), &edge_config(store.addr, "", ""));
+    assert_eq!(
+        get_from(gw.https, "127.0.0.2", "/").await.unwrap().status(),
+        200
+    );
+
+    let (code, out, err) = rampart(
+        &gw,
+        &[
+            "bans",
+            "add",
+            "127.0.0.2",
+            "--for",
+            "10m",
+            "--reason",
+            "seen skimming",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("banned 127.0.0.2 until"), "{out}");
+    let took = until_refused(&gw, "127.0.0.2", 3)
+        .await
+        .expect("the ban is enforced by the running gateway");
+    eprintln!("manual ban enforced after {took:?}");
+    // The TCP connection is dropped: no handshake, no store request.
+    let before = store.received().len();
+    assert!(refused(&gw, "127.0.0.2").await);
+    assert_eq!(store.received().len(), before);
+    // Everyone else is served.
+    assert_eq!(
+        get_from(gw.https, "127.0.0.3", "/").await.unwrap().status(),
+        200
+    );
+
+    let (code, out, _) = rampart(&gw, &["bans", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("127.0.0.2") && out.contains("seen skimming") && out.contains("manual"),
+        "{out}"
+    );
+    let (_, json, _) = rampart(&gw, &["bans", "list", "--json"]);
+    let ban: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(ban["target"], "127.0.0.2");
+    let secs = (ban["until_ms"].as_i64().unwrap() - ban["created_ms"].as_i64().unwrap()) / 1000;
+    assert_eq!(secs, 600);
+
+    let (code, out, err) = rampart(&gw, &["bans", "remove", "127.0.0.2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lifted"));
+    assert!(
+        until_served(&gw, "127.0.0.2", 3).await,
+        "lifted ban stops applying"
+    );
+    let (code, _, err) = rampart(&gw, &["bans", "remove", "127.0.0.2"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("127.0.0.2 is not banned"), "{err}");
+    let (_, out, _) = rampart(&gw, &["bans", "list"]);
+    assert!(out.contains("no bans in force"), "{out}");
+    let (_, out, _) = rampart(&gw, &["bans", "list", "--all"]);
+    assert!(out.contains("127.0.0.2") && out.contains("ended"), "{out}");
+
+    // Bad input: one line, exit 2, nothing stored.
+    let (code, _, err) = rampart(&gw, &["bans", "add", "shop.example"]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not an IP address or CIDR"), "{err}");
+    let (code, _, err) = rampart(&gw, &["bans", "add", "127.0.0.9", "--for", "forever"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--for"), "{err}");
+    // A network ban covers every address in it.
+    let (code, _, _) = rampart(&gw, &["bans", "add", "127.0.5.0/24", "--for", "5m"]);
+    assert_eq!(code, 0);
+    assert!(until_refused(&gw, "127.0.5.77", 3).await.is_some());
+    assert!(!refused(&gw, "127.0.6.1").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_to_the_client_over_its_limit_only() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let edge = "allow = [\"127.0.0.60\"]\n\
+                [edge.limits]\n\
+                all = { per_minute = 60, burst = 5 }\n\
+                search = { per_minute = 6, burst = 2 }\n";
+    let gw = Rampart::start(dir.path(), &edge_config(store.addr, edge, ""));
+
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..10 {
+        let r = get_from(gw.https, "127.0.0.10", "/").await.unwrap();
+        if r.status() == 429 {
+            retry_after = r.headers().get("retry-after").cloned();
+            assert!(String::from_utf8_lossy(r.body()).contains("Too many requests"));
+        }
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let wait: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+
+    // Another address has its own budget; the allow-listed one has none.
+    for _ in 0..5 {
+        assert_eq!(
+            get_from(gw.https, "127.0.0.11", "/")
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    for _ in 0..12 {
+        assert_eq!(
+            get_from(gw.https, "127.0.0.60", "/")
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    // The search class is tighter than the overall limit.
+    let search: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(
+                get_from(gw.https, "127.0.0.12", "/search?q=tea")
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+            );
+        }
+        v
+    };
+    assert_eq!(search, vec![200, 200, 429, 429]);
+
+    let limited = eventually_events(&gw, "edge.rate_limited", 5).await;
+    assert!(!limited.is_empty());
+    let e = &limited[0];
+    assert_eq!(e["client_ip"], "127.0.0.10");
+    assert_eq!(e["status"], 429);
+    assert_eq!(e["data"]["class"], "all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanning_and_waf_hits_end_in_escalating_bans() {
+    let crs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-4.28.0");
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let edge = "[edge.jails]\n\
+                not_found = { threshold = 5, window_s = 60, ban_s = 60 }\n\
+                waf_blocks = { threshold = 3, window_s = 60, ban_s = 60 }\n";
+    let text = edge_config(store.addr, edge, "")
+        + &format!("\n[site.waf]\ncrs = {:?}\n", crs.display().to_string());
+    // [site.waf] belongs to the site: put it right after it.
+    let gw = Rampart::start(dir.path(), &text);
+
+    // A scanner walking paths that do not exist.
+    for i in 0..5 {
+        let r = get_from(gw.https, "127.0.0.20", &format!("/not-found/{i}.php"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    assert!(
+        until_refused(&gw, "127.0.0.20", 3).await.is_some(),
+        "five 404s within the window ban the scanner"
+    );
+    assert_eq!(
+        get_from(gw.https, "127.0.0.22", "/")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let bans = eventually_events(&gw, "edge.ban", 5).await;
+    assert!(
+        bans.iter().any(|b| b["client_ip"] == "127.0.0.20"
+            && b["data"]["source"] == "not_found"
+            && b["data"]["seconds"] == 60),
+        "{bans:?}"
+    );
+
+    // Attacks the WAF blocks.
+    for _ in 0..3 {
+        let r = get_from(
+            gw.https,
+            "127.0.0.21",
+            "/?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    assert!(until_refused(&gw, "127.0.0.21", 3).await.is_some());
+
+    // A repeat offender's second ban lasts twice as long.
+    let (code, _, _) = rampart(&gw, &["bans", "remove", "127.0.0.20"]);
+    assert_eq!(code, 0);
+    assert!(until_served(&gw, "127.0.0.20", 3).await);
+    for i in 0..5 {
+        let _ = get_from(gw.https, "127.0.0.20", &format!("/not-found/again-{i}")).await;
+    }
+    assert!(until_refused(&gw, "127.0.0.20", 3).await.is_some());
+    let t = Instant::now();
+    let ban = loop {
+        let (_, json, _) = rampart(&gw, &["bans", "list", "--json"]);
+        let found = json
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|b| b["target"] == "127.0.0.20" && b["offenses"] == 2);
+        if let Some(b) = found {
+            break b;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "{json}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let secs = (ban["until_ms"].as_i64().unwrap() - ban["created_ms"].as_i64().unwrap()) / 1000;
+    assert_eq!(secs, 120);
+    assert_eq!(ban["source"], "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_is_cut_at_the_header_timeout_and_the_connection_cap_holds() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "max_connections_per_ip = 20\n",
+            "header_read_timeout_ms = 1000\n",
+        ),
+    );
+    // 200 slow clients, each from its own address: TLS, then a request
+    // head that never ends (one header line every 300 ms).
+    let mut slow = Vec::new();
+    for i in 0..200u32 {
+        let src = format!("127.0.1.{}", i % 250 + 1);
+        let src = if i >= 250 {
+            format!("127.0.2.{}", i - 249)
+        } else {
+            src
+        };
+        let addr = gw.https;
+        slow.push(tokio::spawn(async move {
+            let mut tls = tls_connect_from(addr, src.parse().unwrap()).await.ok()?;
+            let started = Instant::now();
+            tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+                .await
+                .ok()?;
+            let mut buf = [0u8; 512];
+            for n in 0..100 {
+                let line = format!("X-Slow-{n}: a\r\n");
+                if tls.write_all(line.as_bytes()).await.is_err() {
+                    return Some(started.elapsed());
+                }
+                match tokio::time::timeout(Duration::from_millis(300), tls.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+                    Ok(Ok(_)) => {
+                        // An answer (408) then close: also cut.
+                        return Some(started.elapsed());
+                    }
+                    Err(_) => {}
+                }
+            }
+            None
+        }));
+    }
+    // Meanwhile a customer is served, every time.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ok = 0;
+    for _ in 0..20 {
+        if get_from(gw.https, "127.0.0.2", "/")
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ok += 1;
+        }
+    }
+    assert_eq!(
+        ok, 20,
+        "the customer is served while 200 slow clients hang on"
+    );
+    let mut cut = Vec::new();
+    for s in slow {
+        cut.push(s.await.unwrap().expect("every slow connection is cut"));
+    }
+    let longest = cut.iter().max().unwrap();
+    assert!(
+        *longest < Duration::from_secs(15),
+        "cut near the 1 s header timeout, not after the client gave up: {longest:?}"
+    );
+
+    // One address may hold 20 connections; the 21st is dropped.
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(
+            tls_connect_from(gw.https, "127.0.3.1".parse().unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(tls_connect_from(gw.https, "127.0.3.1".parse().unwrap())
+        .await
+        .is_err());
+    assert!(get_from(gw.https, "127.0.3.2", "/").await.is_ok());
+    drop(held);
+    assert!(
+        until_served(&gw, "127.0.3.1", 5).await,
+        "slots free when connections close"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_files_reload_and_a_bad_file_keeps_the_list() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let deny = dir.path().join("deny.txt");
+    std::fs::write(&deny, "# scanners\n127.0.0.50\n").unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "deny_file = \"deny.txt\"\ndeny = [\"127.0.7.0/24\"]\n",
+            "",
+        ),
+    );
+    assert!(refused(&gw, "127.0.0.50").await);
+    assert!(refused(&gw, "127.0.7.9").await);
+    assert!(!refused(&gw, "127.0.0.51").await);
+
+    std::fs::write(&deny, "127.0.0.51 # moved\n").unwrap();
+    assert!(until_refused(&gw, "127.0.0.51", 5).await.is_some());
+    assert!(until_served(&gw, "127.0.0.50", 5).await);
+
+    std::fs::write(&deny, "127.0.0.52\nnot-an-address\n").unwrap();
+    let errors = eventually_events(&gw, "edge.list_error", 5).await;
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deny.txt:2"),
+        "{errors:?}"
+    );
+    // The previous list stays in force.
+    assert!(refused(&gw, "127.0.0.51").await);
+    assert!(!refused(&gw, "127.0.0.52").await);
+
+    // A bad list at start is a clear start error.
+    let (code, _, err) = run(&[
+        "config",
+        "check",
+        &gw.dir.join("rampart.toml").display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Against the demo shop.
+
+struct Demo {
+    child: std::process::Child,
+    https: SocketAddr,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo(data: &Path) -> Demo {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let crs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-4.28.0");
+    let mut child = Command::new(BIN)
+        .args(["demo", "--https", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(data)
+        .arg("--crs")
+        .arg(crs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut https = None;
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(30)) {
+        if let Some(a) = l
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("https="))
+            .and_then(|a| a.parse().ok())
+        {
+            https = Some(a);
+            break;
+        }
+    }
+    Demo {
+        child,
+        https: https.expect("the demo prints its listening line"),
+    }
+}
+
+/// A shopper from one address, with cookies.
+struct Shopper {
+    addr: SocketAddr,
+    src: std::net::IpAddr,
+    jar: std::collections::BTreeMap<String, String>,
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Shopper {
+    fn new(addr: SocketAddr, src: &str) -> Shopper {
+        Shopper {
+            addr,
+            src: src.parse().unwrap(),
+            jar: Default::default(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body_text: Option<String>,
+    ) -> std::io::Result<Response<Bytes>> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header("cookie", c.join("; "));
+        }
+        let req = match body_text {
+            Some(b) => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body(b)),
+            None => req.body(empty()),
+        }
+        .unwrap();
+        let r = request_from(self.addr, self.src, req).await?;
+        for sc in r.headers().get_all("set-cookie") {
+            let first = sc.to_str().unwrap().split(';').next().unwrap();
+            if let Some((k, v)) = first.split_once('=') {
+                self.jar.insert(k.to_string(), v.to_string());
+            }
+        }
+        Ok(r)
+    }
+
+    async fn csrf(&mut self, path: &str) -> String {
+        let r = self.send("GET", path, None).await.unwrap();
+        let page = String::from_utf8_lossy(r.body()).into_owned();
+        let marker = "name=\"csrf_token\" value=\"";
+        let at = page
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf token on {path}: {page}"));
+        let rest = &page[at + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> std::io::Result<Response<Bytes>> {
+        self.send("POST", path, Some(form(fields))).await
+    }
+
+    async fn failed_login(&mut self, email: &str) -> std::io::Result<Response<Bytes>> {
+        let token = self.csrf("/account/login").await;
+        self.post(
+            "/account/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", "Winter2026!"),
+            ],
+        )
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo(&data);
+
+    // Credential stuffing from one address: ten failed logins (the demo's
+    // default jail) and it is banned.
+    let mut bot = Shopper::new(demo.https, "127.0.0.30");
+    for i in 0..10 {
+        let r = bot
+            .failed_login(&format!("customer{i}@example.com"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(String::from_utf8_lossy(r.body()).contains("Invalid email or password."));
+    }
+    let t = Instant::now();
+    let banned = loop {
+        if bot.send("GET", "/", None).await.is_err() {
+            break true;
+        }
+        if t.elapsed() > Duration::from_secs(3) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(banned, "ten failed logins ban the address");
+
+    // One account attacked from many addresses: twenty failures, one per
+    // address, ban them all.
+    for i in 0..20 {
+        let mut b = Shopper::new(demo.https, &format!("127.0.8.{}", i + 1));
+        let r = b.failed_login("Owner@Example.com").await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let mut all_banned = true;
+    for i in 0..20 {
+        let src = format!("127.0.8.{}", i + 1);
+        let t = Instant::now();
+        loop {
+            if get_from(demo.https, &src, "/").await.is_err() {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(3) {
+                all_banned = false;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(
+        all_banned,
+        "every address in the distributed attack on one account is banned"
+    );
+
+    // Card testing: declined cards at checkout, four times.
+    let mut tester = Shopper::new(demo.https, "127.0.0.31");
+    let token = tester.csrf("/product/colombia-huila").await;
+    let r = tester
+        .post(
+            "/cart/add",
+            &[
+                ("csrf_token", &token),
+                ("product", "colombia-huila"),
+                ("quantity", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    for _ in 0..4 {
+        let token = tester.csrf("/checkout").await;
+        let r = tester
+            .post(
+                "/checkout",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "guest@example.com"),
+                    ("ship_name", "Gwen Guest"),
+                    ("ship_address", "3 Place Bellecour"),
+                    ("ship_postcode", "69002"),
+                    ("ship_city", "Lyon"),
+                    ("ship_country", "France"),
+                    ("card_name", "Gwen Guest"),
+                    ("card_number", "4000000000000002"),
+                    ("card_exp", "12/30"),
+                    ("card_cvc", "123"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 402, "{}", String::from_utf8_lossy(r.body()));
+    }
+    let t = Instant::now();
+    let banned = loop {
+        if tester.send("GET", "/", None).await.is_err() {
+            break true;
+        }
+        if t.elapsed() > Duration::from_secs(3) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(banned, "four declined payments ban the card tester");
+
+    // A real customer was never affected.
+    let mut customer = Shopper::new(demo.https, "127.0.0.32");
+    assert_eq!(customer.send("GET", "/", None).await.unwrap().status(), 200);
+
+    let (code, json, err) = run(&[
+        "bans",
+        "list",
+        "--json",
+        "--data",
+        &data.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let sources: Vec<(String, String)> = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|b| {
+            (
+                b["target"].as_str().unwrap().to_string(),
+                b["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        sources.contains(&("127.0.0.30".into(), "login_failures".into())),
+        "{sources:?}"
+    );
+    assert!(
+        sources.contains(&("127.0.0.31".into(), "payment_declines".into())),
+        "{sources:?}"
+    );
+    assert!(
+        sources.contains(&("127.0.8.7".into(), "account_failures".into())),
+        "{sources:?}"
+    );
+    assert!(!sources.iter().any(|(t, _)| t == "127.0.0.32"));
+    drop(demo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_on_one_node_is_enforced_by_another_sharing_postgres() {
+    let Ok(url) = std::env::var("RAMPART_TEST_POSTGRES") else {
+        eprintln!("RAMPART_TEST_POSTGRES not set: skipped");
+        return;
+    };
+    let store = Store::start().await;
+    // Addresses of this run only (the database outlives test runs).
+    let n = std::process::id();
+    let src = format!("127.{}.{}.9", 100 + n % 100, (n / 100) % 250 + 1);
+    let edge = "[edge.jails]\nnot_found = { threshold = 3, window_s = 60, ban_s = 30 }\n";
+    let server = format!("database = {url:?}\n");
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = Rampart::start(dir_a.path(), &edge_config(store.addr, edge, &server));
+    let b = Rampart::start(dir_b.path(), &edge_config(store.addr, edge, &server));
+    assert!(!refused(&b, &src).await);
+    for i in 0..3 {
+        let r = get_from(a.https, &src, &format!("/not-found/{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    assert!(until_refused(&a, &src, 3).await.is_some());
+    let took = until_refused(&b, &src, 3)
+        .await
+        .expect("the other node enforces the ban");
+    eprintln!("ban seen by the second node after {took:?}");
+    let (code, _, _) = rampart(&b, &["bans", "remove", &src]);
+    assert_eq!(code, 0);
+    assert!(until_served(&a, &src, 3).await);
+    assert!(until_served(&b, &src, 3).await);
+}
