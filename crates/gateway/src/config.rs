@@ -25,7 +25,7 @@ mod access;
 pub use access::{ProtectConfig, StepUp};
 #[path = "edge/config.rs"]
 mod edge;
-pub use edge::{parse_net, EdgeConfig, Jail, JailKind, Limit, RouteClass};
+pub use edge::{parse_net, ClusterConfig, EdgeConfig, Jail, JailKind, Limit, RouteClass};
 
 /// A configuration problem, with the place in the file when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,7 @@ impl std::error::Error for ConfigError {}
 struct FileConfig {
     server: Spanned<FileServer>,
     edge: Option<edge::FileEdge>,
+    cluster: Option<edge::FileCluster>,
     #[serde(default)]
     site: Vec<Spanned<FileSite>>,
 }
@@ -155,6 +156,9 @@ pub struct Config {
     /// `[edge]`: connection caps, rate limits, lists, jails and bans;
     /// `None` when the table is absent or `enabled = false`.
     pub edge: Option<EdgeConfig>,
+    /// `[cluster]`: Redis shared by several nodes for the edge's buckets,
+    /// jail counters and bans.
+    pub cluster: Option<ClusterConfig>,
     pub sites: Vec<SiteConfig>,
 }
 
@@ -428,6 +432,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             Some(e) => self.edge(e)?,
             None => None,
         };
+        let cluster = raw.cluster.map(|c| self.cluster(c)).transpose()?;
         if raw.site.is_empty() {
             return self.err(
                 server_span,
@@ -543,6 +548,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             source: None,
             server,
             edge,
+            cluster,
             sites,
         })
     }

@@ -74,7 +74,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))
 }
 
-async fn open(db: &BanDb) -> Result<Database, Failure> {
+/// The database, and the `[cluster]` Redis when the configuration has one.
+async fn open(db: &BanDb) -> Result<(Database, Option<gateway::config::ClusterConfig>), Failure> {
     let located = StateLocation::resolve(db.state.config.as_deref(), db.state.data.as_deref())
         .map_err(usage)?;
     let url = db.database.clone().or_else(|| {
@@ -96,7 +97,7 @@ async fn open(db: &BanDb) -> Result<Database, Failure> {
     bans::migrate(&database)
         .await
         .map_err(|e| Failure(1, e.to_string()))?;
-    Ok(database)
+    Ok((database, located.config.and_then(|c| c.cluster)))
 }
 
 /// `1h`, `90s`, `15m`, `7d` as seconds.
@@ -153,11 +154,33 @@ pub fn run(command: BansCommand) -> Result<(), Failure> {
     rt.block_on(async move {
         match command {
             BansCommand::List { db, all, json } => {
-                let database = open(&db).await?;
+                let (database, cluster) = open(&db).await?;
                 let now = bans::now_ms();
-                let list = bans::list(&database, now, all)
+                let mut list = bans::list(&database, now, all)
                     .await
                     .map_err(|e| Failure(1, e.to_string()))?;
+                // Bans other nodes made, known through Redis only.
+                if let Some(c) = &cluster {
+                    let shared = gateway::edge::cluster::shared_bans(c, now)
+                        .await
+                        .map_err(|e| Failure(1, format!("[cluster] Redis: {e}")))?;
+                    for (target, until_ms) in shared {
+                        match list.iter_mut().find(|b| b.target == target) {
+                            Some(b) => b.until_ms = b.until_ms.max(until_ms),
+                            None => list.push(bans::Ban {
+                                target,
+                                reason: "made by another node".into(),
+                                source: "cluster".into(),
+                                created_ms: now,
+                                until_ms,
+                                offenses: 1,
+                            }),
+                        }
+                    }
+                    if !all {
+                        list.retain(|b| b.until_ms > now);
+                    }
+                }
                 let mut out = std::io::stdout().lock();
                 if json {
                     for b in &list {
@@ -203,12 +226,19 @@ pub fn run(command: BansCommand) -> Result<(), Failure> {
                     .filter(|c| !c.is_control())
                     .take(200)
                     .collect();
-                let database = open(&db).await?;
+                let (database, cluster) = open(&db).await?;
                 let ms = (secs * 1000) as i64;
                 // A ban by hand lasts what was asked: no escalation.
                 let ban = bans::put(&database, &t, &reason, "manual", ms, 1.0, ms)
                     .await
                     .map_err(|e| Failure(1, e.to_string()))?;
+                if let Some(c) = &cluster {
+                    gateway::edge::cluster::publish_ban(c, &ban.target, ban.until_ms)
+                        .await
+                        .map_err(|e| {
+                            Failure(1, format!("ban stored, but not shared through Redis: {e}"))
+                        })?;
+                }
                 println!(
                     "banned {} until {} (ban number {} for it)",
                     ban.target,
@@ -219,10 +249,15 @@ pub fn run(command: BansCommand) -> Result<(), Failure> {
             }
             BansCommand::Remove { db, target: t } => {
                 let t = target(&t)?;
-                let database = open(&db).await?;
-                let lifted = bans::lift(&database, &t)
+                let (database, cluster) = open(&db).await?;
+                let mut lifted = bans::lift(&database, &t)
                     .await
                     .map_err(|e| Failure(1, e.to_string()))?;
+                if let Some(c) = &cluster {
+                    lifted |= gateway::edge::cluster::lift_ban(c, &t).await.map_err(|e| {
+                        Failure(1, format!("lifted here, but not through Redis: {e}"))
+                    })?;
+                }
                 if lifted {
                     println!("ban on {t} lifted");
                     Ok(())

@@ -779,3 +779,180 @@ async fn a_ban_on_one_node_is_enforced_by_another_sharing_postgres() {
     assert!(until_served(&a, &src, 3).await);
     assert!(until_served(&b, &src, 3).await);
 }
+
+// ---------------------------------------------------------------------------
+// Several nodes through Redis.
+
+/// A private `redis-server` on a free loopback port, so the test can stop
+/// and restart it without touching the shared one.
+struct PrivateRedis {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start(port: Option<u16>) -> Option<PrivateRedis> {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(PrivateRedis {
+                    child: Some(child),
+                    port,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn cluster_config(store: SocketAddr, redis: &str, prefix: &str, edge: &str) -> String {
+    edge_config(store, edge, "").replace(
+        "[edge]\n",
+        &format!("[cluster]\nredis = {redis:?}\nprefix = {prefix:?}\n\n[edge]\n"),
+    )
+}
+
+/// A's and B's answers to `n` requests from `src`, alternating nodes.
+async fn alternate(a: &Rampart, b: &Rampart, src: &str, n: usize) -> Vec<std::io::Result<u16>> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let gw = if i % 2 == 0 { a } else { b };
+        out.push(
+            get_from(gw.https, src, "/")
+                .await
+                .map(|r| r.status().as_u16()),
+        );
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_bans_and_limits_through_redis() {
+    let Ok(url) = std::env::var("RAMPART_TEST_REDIS") else {
+        eprintln!("RAMPART_TEST_REDIS not set: skipped");
+        return;
+    };
+    let store = Store::start().await;
+    let prefix = format!("rampart-test-{}-{}", std::process::id(), bans_now());
+    let edge = "[edge.limits]\nall = { per_minute = 60, burst = 6 }\n\
+                [edge.jails]\nnot_found = { threshold = 3, window_s = 60, ban_s = 30 }\n";
+    // Separate data directories: only Redis joins the two nodes.
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Rampart::start(da.path(), &cluster_config(store.addr, &url, &prefix, edge));
+    let b = Rampart::start(db.path(), &cluster_config(store.addr, &url, &prefix, edge));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    // One budget for both nodes: 6 requests, not 6 on each.
+    let answers = alternate(&a, &b, "127.0.9.5", 12).await;
+    let ok = answers.iter().filter(|r| matches!(r, Ok(200))).count();
+    let limited = answers.iter().filter(|r| matches!(r, Ok(429))).count();
+    assert_eq!(ok + limited, 12, "{answers:?}");
+    assert!(
+        (6..=7).contains(&ok),
+        "the global limit holds across both nodes: {answers:?}"
+    );
+
+    // A ban made on A (three 404s) is enforced by B.
+    for i in 0..3 {
+        let r = get_from(a.https, "127.0.9.6", &format!("/not-found/{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    assert!(until_refused(&a, "127.0.9.6", 3).await.is_some());
+    let took = until_refused(&b, "127.0.9.6", 3)
+        .await
+        .expect("B enforces A's ban");
+    eprintln!("ban made on A enforced by B after {took:?} (poll 500 ms)");
+    // Lifting it through one node's configuration lifts it on both.
+    let (code, _, err) = rampart(&b, &["bans", "remove", "127.0.9.6"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(until_served(&a, "127.0.9.6", 3).await);
+    assert!(until_served(&b, "127.0.9.6", 3).await);
+    // And a ban by hand on B reaches A.
+    let (code, _, err) = rampart(&b, &["bans", "add", "127.0.9.7", "--for", "1m"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(until_refused(&a, "127.0.9.7", 3).await.is_some());
+}
+
+fn bans_now() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_redis_loses_no_request_and_keeps_known_bans() {
+    let Some(mut redis) = PrivateRedis::start(None) else {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let store = Store::start().await;
+    let edge = "[edge.limits]\nall = { per_minute = 600, burst = 20 }\n\
+                [edge.jails]\nnot_found = { threshold = 3, window_s = 60, ban_s = 60 }\n";
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Rampart::start(
+        da.path(),
+        &cluster_config(store.addr, &url, "rampart", edge),
+    );
+    let b = Rampart::start(
+        db.path(),
+        &cluster_config(store.addr, &url, "rampart", edge),
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for i in 0..3 {
+        let _ = get_from(a.https, "127.0.9.20", &format!("/not-found/{i}")).await;
+    }
+    assert!(until_refused(&b, "127.0.9.20", 3).await.is_some());
+
+    // Redis goes away mid-traffic: every request is still answered.
+    let mut answers = alternate(&a, &b, "127.0.9.21", 6).await;
+    redis.stop();
+    answers.extend(alternate(&a, &b, "127.0.9.21", 14).await);
+    assert!(
+        answers.iter().all(|r| matches!(r, Ok(200))),
+        "no request lost while Redis is down: {answers:?}"
+    );
+    // The ban B learnt from Redis stays in force.
+    assert!(refused(&b, "127.0.9.20").await);
+    let down = eventually_events(&a, "edge.cluster_unreachable", 5).await;
+    assert!(!down.is_empty());
+    // Jails keep working on each node alone.
+    for i in 0..3 {
+        let _ = get_from(b.https, "127.0.9.22", &format!("/not-found/{i}")).await;
+    }
+    assert!(until_refused(&b, "127.0.9.22", 3).await.is_some());
+
+    // Redis is back: the nodes reconnect by themselves.
+    let _redis = PrivateRedis::start(Some(redis.port)).expect("redis-server restarts");
+    let back = eventually_events(&a, "edge.cluster_restored", 10).await;
+    assert!(!back.is_empty(), "A reconnects to Redis");
+}

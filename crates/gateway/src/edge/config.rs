@@ -34,6 +34,32 @@ pub(super) struct FileEdge {
     ban_poll_ms: Option<Spanned<u64>>,
 }
 
+/// `[cluster]`: state shared by several gateway nodes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileCluster {
+    redis: Spanned<String>,
+    prefix: Option<Spanned<String>>,
+}
+
+/// The validated `[cluster]` table.
+#[derive(Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// `redis://[user:password@]host:port/db` (or `rediss://`).
+    pub redis: String,
+    /// Prefix of every key (several deployments can share one Redis).
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never printed.
+        f.debug_struct("ClusterConfig")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileLimit {
@@ -261,6 +287,37 @@ pub fn parse_net(v: &str) -> Option<IpNet> {
 }
 
 impl<F: Fn(Option<std::ops::Range<usize>>, String) -> ConfigError> Validator<'_, F> {
+    pub(super) fn cluster(&self, c: FileCluster) -> Result<ClusterConfig, ConfigError> {
+        let url = c.redis.get_ref();
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return self.err(
+                c.redis.span(),
+                "redis must be a URL like \"redis://127.0.0.1:6379/\" (or rediss:// for TLS)",
+            );
+        }
+        let prefix = match c.prefix {
+            Some(p) => {
+                let ok = !p.get_ref().is_empty()
+                    && p.get_ref().len() <= 64
+                    && p.get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+                if !ok {
+                    return self.err(
+                        p.span(),
+                        "prefix must be 1-64 characters of letters, digits, '.', '_', '-' or ':'",
+                    );
+                }
+                p.into_inner()
+            }
+            None => "rampart".to_string(),
+        };
+        Ok(ClusterConfig {
+            redis: url.clone(),
+            prefix,
+        })
+    }
+
     pub(super) fn edge(&self, e: FileEdge) -> Result<Option<EdgeConfig>, ConfigError> {
         if e.enabled == Some(false) {
             return Ok(None);

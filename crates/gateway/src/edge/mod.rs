@@ -15,6 +15,7 @@
 //! state; the settings in force are swapped on reload.
 
 pub mod bans;
+pub mod cluster;
 mod jails;
 mod lists;
 
@@ -33,14 +34,15 @@ use ipnet::IpNet;
 use ops::{Action, Event, EventBus, Severity};
 use tokio::sync::mpsc;
 
-use crate::config::{Config, EdgeConfig, Jail, JailKind, RouteClass};
+use crate::config::{ClusterConfig, Config, EdgeConfig, Jail, JailKind, RouteClass};
 use crate::metrics::Sampler;
 use crate::pipeline::{
     BodyInspection, BufferedBody, Decision, OverLimit, Pipeline, QuietEvent, RequestContext, Stage,
 };
 use crate::presets::{path_matches, MarkedRoute};
 
-use bans::BanBook;
+use bans::{Ban, BanBook};
+use cluster::Cluster;
 use jails::Jails;
 use lists::{canonical, ListFile, NetSet};
 
@@ -78,6 +80,9 @@ pub(crate) struct Edge {
     conns: Mutex<HashMap<IpAddr, u32>>,
     events: EventBus,
     writes: mpsc::UnboundedSender<BanRequest>,
+    /// Redis shared with the other nodes, when `[cluster]` is set.
+    cluster: ArcSwapOption<Cluster>,
+    cluster_config: Mutex<Option<ClusterConfig>>,
     database: Option<String>,
     data_dir: std::path::PathBuf,
     refused: Sampler,
@@ -146,6 +151,8 @@ impl Edge {
             conns: Mutex::new(HashMap::new()),
             events,
             writes,
+            cluster: ArcSwapOption::empty(),
+            cluster_config: Mutex::new(None),
             database: config.server.database.clone(),
             data_dir: config.server.data_dir.clone(),
             refused: Sampler::new(5),
@@ -160,6 +167,21 @@ impl Edge {
     /// Takes `config`'s `[edge]` (on start and reload). Rate-limit state
     /// carries over when a limit did not change.
     pub fn configure(&self, config: &Config) -> Result<(), String> {
+        {
+            let mut current = self
+                .cluster_config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if *current != config.cluster {
+                let next = config
+                    .cluster
+                    .as_ref()
+                    .map(|c| Cluster::new(&c.redis, &c.prefix))
+                    .transpose()?;
+                self.cluster.store(next.map(Arc::new));
+                current.clone_from(&config.cluster);
+            }
+        }
         let Some(c) = &config.edge else {
             self.active.store(None);
             return Ok(());
@@ -276,6 +298,11 @@ impl Edge {
     /// Bans `net` now (in memory at once; stored, escalated and announced
     /// by the background task).
     fn ban(&self, net: IpNet, reason: String, source: &str, base: Duration) {
+        if let Some(a) = self.active.load().as_ref() {
+            if a.allow.contains(net.addr()) {
+                return;
+            }
+        }
         let until = bans::now_ms() + base.as_millis() as i64;
         if self.bans.banned(net.addr(), bans::now_ms()).is_some() {
             return;
@@ -289,30 +316,79 @@ impl Edge {
         });
     }
 
+    /// The shared Redis, when configured, connected and answering.
+    fn live_cluster(&self) -> Option<Arc<Cluster>> {
+        self.cluster
+            .load_full()
+            .filter(|c| c.connected() && !c.is_down())
+    }
+
+    /// A Redis call failed: the node decides alone until it answers again.
+    fn cluster_failed(&self, why: &str) {
+        if let Some(c) = self.cluster.load().as_ref() {
+            if c.mark(false) {
+                self.events.emit(
+                    Event::new("edge.cluster_unreachable", Severity::Warning).message(format!(
+                        "Redis unreachable ({why}): limits and jails count on this node only, known bans stay in force"
+                    )),
+                );
+            }
+        }
+    }
+
     /// An offence by `ip` for `jail`, keyed by `key` (the address itself,
-    /// or the account name).
-    fn offend(&self, active: &Active, kind: JailKind, key: &str, ip: IpAddr) {
-        let Some(jail) = active.config.jails.iter().find(|j| j.kind == kind) else {
+    /// or the account name): counted in Redis when shared, else here.
+    fn offend(self: &Arc<Self>, active: &Active, kind: JailKind, key: &str, ip: IpAddr) {
+        let Some(jail) = active.config.jails.iter().find(|j| j.kind == kind).copied() else {
             return;
         };
+        let Some(cl) = self.live_cluster() else {
+            return self.offend_here(&jail, key, ip);
+        };
+        let edge = self.clone();
+        let key = key.to_string();
+        tokio::spawn(async move {
+            let shared_key = cl.key(&["jail", jail.kind.as_str(), &key]);
+            let member = format!("{}|{ip}|{}", bans::now_ms(), rand::random::<u64>());
+            match cl
+                .offend(&shared_key, jail.window, jail.threshold, &member)
+                .await
+            {
+                Ok(members) => {
+                    let mut who: Vec<&str> =
+                        members.iter().filter_map(|m| m.split('|').nth(1)).collect();
+                    who.sort_unstable();
+                    who.dedup();
+                    for w in who {
+                        if let Some(net) = config_net(w) {
+                            edge.ban(net, reason(&jail, &key, w), jail.kind.as_str(), jail.ban);
+                        }
+                    }
+                }
+                Err(e) => {
+                    edge.cluster_failed(&e);
+                    edge.offend_here(&jail, &key, ip);
+                }
+            }
+        });
+    }
+
+    fn offend_here(&self, jail: &Jail, key: &str, ip: IpAddr) {
         if let Some(who) = self
             .jails
             .offend(jail, key, &ip.to_string(), Instant::now())
         {
             for w in who {
-                let Some(net) = config_net(&w) else { continue };
-                if active.allow.contains(net.addr()) {
-                    continue;
+                if let Some(net) = config_net(&w) {
+                    self.ban(net, reason(jail, key, &w), jail.kind.as_str(), jail.ban);
                 }
-                let reason = reason(jail, key, &w);
-                self.ban(net, reason, jail.kind.as_str(), jail.ban);
             }
         }
     }
 
     /// What the gateway saw of a finished request: WAF blocks feed the
     /// `waf_blocks` jail.
-    pub fn after_request(&self, ctx: &RequestContext) {
+    pub fn after_request(self: &Arc<Self>, ctx: &RequestContext) {
         let Some(req) = ctx.state.get::<EdgeRequest>() else {
             return;
         };
@@ -467,7 +543,8 @@ fn refuse(
 }
 
 impl EdgeStage {
-    fn limit(
+    /// The node's own buckets (alone, or when Redis does not answer).
+    fn limit_here(
         &self,
         active: &Active,
         ctx: &mut RequestContext,
@@ -480,43 +557,78 @@ impl EdgeStage {
             }
             if let Err(not_until) = limiter.check_key(&ip) {
                 let wait = not_until.wait_time_from(active.clock.now());
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                ctx.findings.action = Some(Action::Block);
-                ctx.findings.message = format!(
-                    "edge: rate limit {} ({}/min) exceeded by {ip}",
-                    k.as_str(),
-                    active
-                        .config
-                        .limits
-                        .iter()
-                        .find(|(c, _)| c == k)
-                        .map_or(0, |(_, l)| l.per_minute)
-                );
-                if let Some(suppressed) = self.edge.limited.admit() {
-                    let mut e = Event::new("edge.rate_limited", Severity::Notice)
-                        .message(ctx.findings.message.clone());
-                    e.client_ip = Some(ip);
-                    e.site = Some(ctx.site.name.clone());
-                    e.action = Some(Action::Block);
-                    e.status = Some(429);
-                    e.request_id = Some(ctx.request_id().to_string());
-                    e.data = serde_json::json!({
-                        "class": k.as_str(),
-                        "retry_after_s": secs.max(1),
-                        "suppressed_since_last": suppressed,
-                    });
-                    self.edge.events.emit(e);
-                }
-                // The edge event above stands for this request (sampled).
-                ctx.state.insert(QuietEvent);
-                return Some(refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    ctx,
-                    Some(secs.max(1)),
-                ));
+                return Some(self.limited(active, ctx, ip, *k, wait));
             }
         }
         None
+    }
+
+    /// The buckets shared through Redis; the node's own when it fails.
+    async fn limit_shared(
+        &self,
+        cl: &Cluster,
+        active: &Active,
+        ctx: &mut RequestContext,
+        ip: IpAddr,
+        class: Option<RouteClass>,
+    ) -> Option<Response<Bytes>> {
+        let who = ip.to_string();
+        for (k, l) in &active.config.limits {
+            if *k != RouteClass::All && Some(*k) != class {
+                continue;
+            }
+            let key = cl.key(&["rl", k.as_str(), &who]);
+            match cl.limit(&key, l.per_minute, l.burst).await {
+                Ok(None) => {}
+                Ok(Some(wait)) => return Some(self.limited(active, ctx, ip, *k, wait)),
+                Err(e) => {
+                    self.edge.cluster_failed(&e);
+                    return self.limit_here(active, ctx, ip, class);
+                }
+            }
+        }
+        None
+    }
+
+    /// The 429 for a request over the `k` limit, and its sampled event.
+    fn limited(
+        &self,
+        active: &Active,
+        ctx: &mut RequestContext,
+        ip: IpAddr,
+        k: RouteClass,
+        wait: Duration,
+    ) -> Response<Bytes> {
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        ctx.findings.action = Some(Action::Block);
+        ctx.findings.message = format!(
+            "edge: rate limit {} ({}/min) exceeded by {ip}",
+            k.as_str(),
+            active
+                .config
+                .limits
+                .iter()
+                .find(|(c, _)| *c == k)
+                .map_or(0, |(_, l)| l.per_minute)
+        );
+        if let Some(suppressed) = self.edge.limited.admit() {
+            let mut e = Event::new("edge.rate_limited", Severity::Notice)
+                .message(ctx.findings.message.clone());
+            e.client_ip = Some(ip);
+            e.site = Some(ctx.site.name.clone());
+            e.action = Some(Action::Block);
+            e.status = Some(429);
+            e.request_id = Some(ctx.request_id().to_string());
+            e.data = serde_json::json!({
+                "class": k.as_str(),
+                "retry_after_s": secs,
+                "suppressed_since_last": suppressed,
+            });
+            self.edge.events.emit(e);
+        }
+        // The edge event above stands for this request (sampled).
+        ctx.state.insert(QuietEvent);
+        refuse(StatusCode::TOO_MANY_REQUESTS, ctx, Some(secs))
     }
 
     fn marker_failed(&self, ctx: &RequestContext, resp: &response::Parts, body: &[u8]) {
@@ -661,9 +773,20 @@ impl Stage for EdgeStage {
             return Decision::Respond(resp);
         }
         let class = active.class(ctx, req);
-        match self.limit(&active, ctx, ip, class) {
-            Some(r) => Decision::Respond(r),
-            None => Decision::Continue,
+        if active.config.limits.is_empty() {
+            return Decision::Continue;
+        }
+        match self.edge.live_cluster() {
+            None => match self.limit_here(&active, ctx, ip, class) {
+                Some(r) => Decision::Respond(r),
+                None => Decision::Continue,
+            },
+            Some(cl) => Decision::wait(async move {
+                match self.limit_shared(&cl, &active, ctx, ip, class).await {
+                    Some(r) => Decision::Respond(r),
+                    None => Decision::Continue,
+                }
+            }),
         }
     }
 
@@ -769,6 +892,12 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
     let mut last_poll = Instant::now() - Duration::from_secs(60);
     let mut last_sweep = Instant::now();
     let mut queue: Vec<BanRequest> = Vec::new();
+    // The last good view of each source, so that one failing keeps its
+    // bans in force: the database's, Redis's, and bans only this node
+    // knows (not stored).
+    let mut from_db: Vec<Ban> = Vec::new();
+    let mut from_redis: Vec<Ban> = Vec::new();
+    let mut local: Vec<Ban> = Vec::new();
     loop {
         let poll = match edge.upgrade() {
             Some(e) => e
@@ -796,7 +925,7 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
                     if db_down_reported {
                         edge.events.emit(
                             Event::new("edge.database_restored", Severity::Notice)
-                                .message("the ban list is shared again"),
+                                .message("the ban list is stored and shared again"),
                         );
                     }
                     db_down_reported = false;
@@ -816,25 +945,81 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
         }
         let active = edge.active.load_full();
         let Some(active) = active else { continue };
+        let cluster = edge.cluster.load_full();
+        let cluster_up = match &cluster {
+            Some(c) => {
+                let up = c.ensure().await;
+                if !up {
+                    edge.cluster_failed("cannot connect");
+                }
+                up
+            }
+            None => false,
+        };
         for b in queue.drain(..) {
-            store_ban(&edge, db.as_ref(), &active.config, b).await;
+            let shared = cluster.as_deref().filter(|_| cluster_up);
+            if let Some(ban) = store_ban(&edge, db.as_ref(), shared, &active.config, b).await {
+                local.push(ban);
+            }
         }
         if last_poll.elapsed() >= poll {
             last_poll = Instant::now();
+            let now = bans::now_ms();
             if let Some(d) = &db {
-                match bans::list(d, bans::now_ms(), false).await {
-                    Ok(list) => edge.bans.replace(&list, bans::now_ms()),
+                match bans::list(d, now, false).await {
+                    Ok(list) => from_db = list,
                     Err(e) => {
                         if !db_down_reported {
                             edge.events.emit(
-                                Event::new("edge.database_unreachable", Severity::Warning)
-                                    .message(format!("cannot read bans: {e}")),
+                                Event::new("edge.database_unreachable", Severity::Warning).message(
+                                    format!("cannot read bans, the known ones stay in force: {e}"),
+                                ),
                             );
                             db_down_reported = true;
                         }
                     }
                 }
             }
+            let mut redis_fresh = false;
+            match (&cluster, cluster_up) {
+                (Some(c), true) => match c.bans(now).await {
+                    Ok(list) => {
+                        redis_fresh = true;
+                        from_redis = list
+                            .into_iter()
+                            .map(|(target, until_ms)| Ban {
+                                target,
+                                reason: String::new(),
+                                source: "cluster".into(),
+                                created_ms: 0,
+                                until_ms,
+                                offenses: 1,
+                            })
+                            .collect();
+                        if c.mark(true) {
+                            edge.events.emit(
+                                Event::new("edge.cluster_restored", Severity::Notice).message(
+                                    "Redis answers again: limits, jails and bans are shared",
+                                ),
+                            );
+                        }
+                    }
+                    Err(e) => edge.cluster_failed(&e),
+                },
+                (None, _) => from_redis.clear(),
+                _ => {}
+            }
+            local.retain(|b| b.until_ms > now);
+            // With Redis answering, it is the shared truth (a ban lifted
+            // through any node is gone); without it, everything known.
+            let stored: &[Ban] = if redis_fresh { &[] } else { &from_db };
+            let all: Vec<Ban> = stored
+                .iter()
+                .chain(&from_redis)
+                .chain(&local)
+                .cloned()
+                .collect();
+            edge.bans.replace(&all, now);
         }
         if last_sweep.elapsed() >= Duration::from_secs(1) {
             last_sweep = Instant::now();
@@ -843,7 +1028,15 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
     }
 }
 
-async fn store_ban(edge: &Edge, db: Option<&store::Database>, config: &EdgeConfig, b: BanRequest) {
+/// Stores and announces a ban; returns it when it could not be stored
+/// (then this node alone keeps it).
+async fn store_ban(
+    edge: &Edge,
+    db: Option<&store::Database>,
+    cluster: Option<&Cluster>,
+    config: &EdgeConfig,
+    b: BanRequest,
+) -> Option<Ban> {
     let target = if b.net.prefix_len() == b.net.max_prefix_len() {
         b.net.addr().to_string()
     } else {
@@ -867,7 +1060,7 @@ async fn store_ban(edge: &Edge, db: Option<&store::Database>, config: &EdgeConfi
     let mut e = Event::new("edge.ban", Severity::Warning);
     e.action = Some(Action::Block);
     e.client_ip = Some(b.net.addr());
-    match stored {
+    let (until, kept) = match stored {
         Ok(ban) => {
             edge.bans.stored(b.net, Some(ban.until_ms));
             let secs = (ban.until_ms - ban.created_ms) / 1000;
@@ -876,20 +1069,38 @@ async fn store_ban(edge: &Edge, db: Option<&store::Database>, config: &EdgeConfi
                 "target": target, "source": b.source, "seconds": secs,
                 "offenses": ban.offenses, "until_ms": ban.until_ms,
             });
+            (ban.until_ms, None)
         }
         Err(why) => {
-            edge.bans.stored(b.net, None);
+            let now = bans::now_ms();
+            let until = now + base_ms;
+            edge.bans.stored(b.net, Some(until));
             e.message = format!(
-                "{target} banned for {} s on this node only (not stored: {why}): {}",
+                "{target} banned for {} s, not stored ({why}): {}",
                 b.base.as_secs(),
                 b.reason
             );
             e.data = serde_json::json!({
                 "target": target, "source": b.source, "seconds": b.base.as_secs(), "stored": false,
             });
+            let ban = Ban {
+                target: target.clone(),
+                reason: b.reason.clone(),
+                source: b.source.clone(),
+                created_ms: now,
+                until_ms: until,
+                offenses: 1,
+            };
+            (until, Some(ban))
+        }
+    };
+    if let Some(c) = cluster {
+        if let Err(why) = c.put_ban(&target, until).await {
+            edge.cluster_failed(&why);
         }
     }
     edge.events.emit(e);
+    kept
 }
 
 fn sweep(edge: &Arc<Edge>, active: &Arc<Active>) {
