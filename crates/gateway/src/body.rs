@@ -21,6 +21,8 @@ pub enum BodyError {
     TooLarge,
     /// The peer broke off or sent something invalid.
     Peer(hyper::Error),
+    /// The client sent its request body too slowly (see [`SlowGuard`]).
+    TooSlow,
 }
 
 impl fmt::Display for BodyError {
@@ -28,6 +30,7 @@ impl fmt::Display for BodyError {
         match self {
             BodyError::TooLarge => f.write_str("body larger than the configured limit"),
             BodyError::Peer(e) => write!(f, "body: {e}"),
+            BodyError::TooSlow => f.write_str("request body sent too slowly"),
         }
     }
 }
@@ -35,8 +38,57 @@ impl fmt::Display for BodyError {
 impl std::error::Error for BodyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BodyError::TooLarge => None,
+            BodyError::TooLarge | BodyError::TooSlow => None,
             BodyError::Peer(e) => Some(e),
+        }
+    }
+}
+
+/// Slow-POST protection for request bodies, as Apache's
+/// `mod_reqtimeout` `body=N,MinRate=R`: the body must arrive within
+/// `initial`, extended by one second for every `min_rate` bytes received.
+/// A client that trickles a body to hold the store's connection is cut.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowGuard {
+    started: tokio::time::Instant,
+    received: u64,
+    initial: std::time::Duration,
+    min_rate: u64,
+}
+
+impl SlowGuard {
+    pub fn new(initial: std::time::Duration, min_rate: u64) -> Self {
+        SlowGuard {
+            started: tokio::time::Instant::now(),
+            received: 0,
+            initial,
+            min_rate: min_rate.max(1),
+        }
+    }
+
+    /// When the body must be complete, given what arrived so far.
+    fn deadline(&self) -> tokio::time::Instant {
+        let earned =
+            std::time::Duration::from_millis(self.received.saturating_mul(1000) / self.min_rate);
+        self.started + self.initial + earned
+    }
+
+    fn got(&mut self, n: usize) {
+        self.received = self.received.saturating_add(n as u64);
+    }
+}
+
+/// A guard and its timer, for a streaming body.
+pub struct Timer {
+    guard: SlowGuard,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Timer {
+    pub fn new(guard: SlowGuard) -> Self {
+        Timer {
+            sleep: Box::pin(tokio::time::sleep_until(guard.deadline())),
+            guard,
         }
     }
 }
@@ -52,6 +104,8 @@ pub enum GatewayBody {
         prefix: Option<Bytes>,
         inner: Incoming,
         remaining: Option<u64>,
+        /// Request bodies: cut when sent too slowly.
+        timer: Option<Box<Timer>>,
     },
 }
 
@@ -80,6 +134,18 @@ impl GatewayBody {
             prefix: None,
             inner,
             remaining: cap,
+            timer: None,
+        }
+    }
+
+    /// A request body from the client: capped and guarded against a
+    /// client that sends it too slowly.
+    pub fn request(inner: Incoming, cap: Option<u64>, guard: SlowGuard) -> Self {
+        GatewayBody::Stream {
+            prefix: None,
+            inner,
+            remaining: cap,
+            timer: Some(Box::new(Timer::new(guard))),
         }
     }
 }
@@ -109,6 +175,7 @@ impl Body for GatewayBody {
                 prefix,
                 inner,
                 remaining,
+                timer,
             } => {
                 if let Some(p) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(p))));
@@ -119,12 +186,24 @@ impl Body for GatewayBody {
                             if let Err(e) = take(remaining, data.len()) {
                                 return Poll::Ready(Some(Err(e)));
                             }
+                            if let Some(t) = timer {
+                                t.guard.got(data.len());
+                                let at = t.guard.deadline();
+                                t.sleep.as_mut().reset(at);
+                            }
                         }
                         Poll::Ready(Some(Ok(frame)))
                     }
                     Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Peer(e)))),
                     Poll::Ready(None) => Poll::Ready(None),
-                    Poll::Pending => Poll::Pending,
+                    Poll::Pending => {
+                        if let Some(t) = timer {
+                            if std::future::Future::poll(t.sleep.as_mut(), cx).is_ready() {
+                                return Poll::Ready(Some(Err(BodyError::TooSlow)));
+                            }
+                        }
+                        Poll::Pending
+                    }
                 }
             }
         }
@@ -167,11 +246,13 @@ pub(crate) enum Buffered {
 }
 
 /// Reads `body` until its end or until more than `limit` bytes arrived.
-/// `cap` is the hard size limit of the whole body (request bodies).
+/// `cap` is the hard size limit of the whole body (request bodies), and
+/// `guard` cuts a client that sends it too slowly (request bodies).
 pub(crate) async fn buffer(
     mut body: Incoming,
     limit: usize,
     cap: Option<u64>,
+    mut guard: Option<&mut SlowGuard>,
 ) -> Result<Buffered, BodyError> {
     let mut buf = BytesMut::new();
     let mut remaining = cap;
@@ -179,12 +260,21 @@ pub(crate) async fn buffer(
         if buf.len() > limit {
             return Ok(Buffered::Prefix(buf.freeze(), body, remaining));
         }
-        match body.frame().await {
+        let next = match guard.as_deref() {
+            Some(g) => tokio::time::timeout_at(g.deadline(), body.frame())
+                .await
+                .map_err(|_| BodyError::TooSlow)?,
+            None => body.frame().await,
+        };
+        match next {
             None => return Ok(Buffered::Complete(buf.freeze())),
             Some(Err(e)) => return Err(BodyError::Peer(e)),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
                     take(&mut remaining, data.len())?;
+                    if let Some(g) = guard.as_deref_mut() {
+                        g.got(data.len());
+                    }
                     if buf.is_empty() && data.len() > limit {
                         return Ok(Buffered::Prefix(data, body, remaining));
                     }
@@ -194,6 +284,18 @@ pub(crate) async fn buffer(
             }
         }
     }
+}
+
+/// True if `err` (or anything it wraps) is [`BodyError::TooSlow`].
+pub(crate) fn is_too_slow(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if matches!(e.downcast_ref::<BodyError>(), Some(BodyError::TooSlow)) {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// True if `err` (or anything it wraps) is [`BodyError::TooLarge`].

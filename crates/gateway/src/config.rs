@@ -25,7 +25,9 @@ mod access;
 pub use access::{ProtectConfig, StepUp};
 #[path = "edge/config.rs"]
 mod edge;
-pub use edge::{parse_net, ClusterConfig, EdgeConfig, Jail, JailKind, Limit, RouteClass};
+pub use edge::{
+    parse_net, ChallengeConfig, ClusterConfig, EdgeConfig, Jail, JailKind, Limit, RouteClass,
+};
 
 /// A configuration problem, with the place in the file when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +77,13 @@ struct FileServer {
     max_header_count: Option<Spanned<usize>>,
     max_header_bytes: Option<Spanned<usize>>,
     header_read_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<Spanned<u64>>,
+    body_min_rate: Option<Spanned<u64>>,
     tls_handshake_timeout_ms: Option<u64>,
     drain_timeout_ms: Option<u64>,
     inspection_buffer_bytes: Option<usize>,
     database: Option<Spanned<String>>,
+    proxy_protocol: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -182,11 +187,18 @@ pub struct ServerConfig {
     pub max_header_count: usize,
     pub max_header_bytes: usize,
     pub header_read_timeout: Duration,
+    /// A request body must arrive within this, plus a second for every
+    /// `body_min_rate` bytes received (slow-POST protection).
+    pub body_timeout: Duration,
+    pub body_min_rate: u64,
     pub tls_handshake_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
     /// Most bytes of a body buffered for stages that inspect bodies.
     pub inspection_buffer_bytes: usize,
+    /// Connections from `trusted_proxies` start with a PROXY protocol
+    /// header naming the client.
+    pub proxy_protocol: bool,
     /// The shared database (`postgres://…`) for staff accounts, sessions
     /// and the vault; `None`: SQLite at `DATA_DIR/rampart.sqlite`.
     pub database: Option<String>,
@@ -685,6 +697,33 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             None => 64 * 1024,
         };
         let _ = span;
+        let proxy_protocol = match &s.proxy_protocol {
+            Some(p) if *p.get_ref() && trusted.is_empty() => {
+                return self.err(
+                    p.span(),
+                    "proxy_protocol needs trusted_proxies: the load balancers whose PROXY headers count",
+                )
+            }
+            Some(p) => *p.get_ref(),
+            None => false,
+        };
+        let body_timeout = match &s.body_timeout_ms {
+            Some(t) if !(100..=3_600_000).contains(t.get_ref()) => {
+                return self.err(t.span(), "body_timeout_ms must be between 100 and 3600000")
+            }
+            Some(t) => Duration::from_millis(*t.get_ref()),
+            None => Duration::from_secs(20),
+        };
+        let body_min_rate = match &s.body_min_rate {
+            Some(r) if *r.get_ref() == 0 => {
+                return self.err(
+                    r.span(),
+                    "body_min_rate must be at least 1 (bytes a second)",
+                )
+            }
+            Some(r) => *r.get_ref(),
+            None => 500,
+        };
         Ok(ServerConfig {
             http,
             https,
@@ -695,11 +734,14 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             max_header_count,
             max_header_bytes,
             header_read_timeout: Duration::from_millis(s.header_read_timeout_ms.unwrap_or(10_000)),
+            body_timeout,
+            body_min_rate,
             tls_handshake_timeout: Duration::from_millis(
                 s.tls_handshake_timeout_ms.unwrap_or(10_000),
             ),
             drain_timeout: Duration::from_millis(s.drain_timeout_ms.unwrap_or(10_000)),
             inspection_buffer_bytes: s.inspection_buffer_bytes.unwrap_or(1024 * 1024),
+            proxy_protocol,
             database: match s.database {
                 Some(d)
                     if !(d.get_ref().starts_with("postgres://")

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod pipeline;
 pub mod presets;
 mod proxy;
+mod proxy_protocol;
 mod runtime;
 pub mod server;
 pub mod stages;

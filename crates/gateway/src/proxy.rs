@@ -223,6 +223,28 @@ fn gateway_answer(
     Response::from_parts(parts, GatewayBody::full(bytes))
 }
 
+/// The answer to a request over its connection's budget: 429, and the
+/// connection closes after it (the edge reported it).
+pub(crate) fn connection_over_budget(
+    shared: &Shared,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+) -> Response<GatewayBody> {
+    let rt = shared.runtime.load();
+    let request_id = headers::request_id(headers);
+    let (mut parts, bytes) = error_page(StatusCode::TOO_MANY_REQUESTS, &request_id).into_parts();
+    if conn.tls {
+        finish_headers(&mut parts.headers, &rt.default_headers, &request_id);
+    }
+    parts
+        .headers
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    parts
+        .headers
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    Response::from_parts(parts, GatewayBody::full(bytes))
+}
+
 /// A stage answered: send its response with our headers; one event.
 fn stage_answer(
     shared: &Shared,
@@ -277,6 +299,14 @@ fn emit_request_event(
         e.data = serde_json::json!({ "matches": reports });
     }
     shared.emit(e);
+}
+
+fn slow_body(rt: &Runtime) -> String {
+    format!(
+        "request body sent too slowly (under {} bytes a second after {} ms)",
+        rt.server.body_min_rate,
+        rt.server.body_timeout.as_millis()
+    )
 }
 
 /// Reads and discards a refused request body in the background (bounded
@@ -427,11 +457,12 @@ pub(crate) async fn handle(
         if let Some(n) = &need {
             served = n.stages.clone();
         }
+        let mut guard = body::SlowGuard::new(rt.server.body_timeout, rt.server.body_min_rate);
         match need {
-            None => GatewayBody::stream(incoming, Some(cap)),
+            None => GatewayBody::request(incoming, Some(cap), guard),
             Some(need) => {
                 let limit = need.limit.min(rt.server.inspection_buffer_bytes);
-                match body::buffer(incoming, limit, Some(cap)).await {
+                match body::buffer(incoming, limit, Some(cap), Some(&mut guard)).await {
                     Err(BodyError::TooLarge) => {
                         let why = format!("request body over {cap} bytes");
                         return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &mut ctx));
@@ -439,6 +470,10 @@ pub(crate) async fn handle(
                     Err(BodyError::Peer(e)) => {
                         let why = format!("client broke off the request body: {e}");
                         return Ok(answer(StatusCode::BAD_REQUEST, why, &mut ctx));
+                    }
+                    Err(BodyError::TooSlow) => {
+                        let why = slow_body(&rt);
+                        return Ok(answer(StatusCode::REQUEST_TIMEOUT, why, &mut ctx));
                     }
                     Ok(Buffered::Complete(bytes)) => {
                         let mut b = BufferedBody {
@@ -476,6 +511,7 @@ pub(crate) async fn handle(
                             prefix: Some(b.bytes),
                             inner: rest,
                             remaining,
+                            timer: Some(Box::new(body::Timer::new(guard))),
                         }
                     }
                 }
@@ -513,6 +549,13 @@ pub(crate) async fn handle(
             if body::is_too_large(&e) {
                 let why = format!("request body over {cap} bytes");
                 return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, why, &mut ctx));
+            }
+            if body::is_too_slow(&e) {
+                return Ok(answer(
+                    StatusCode::REQUEST_TIMEOUT,
+                    slow_body(&rt),
+                    &mut ctx,
+                ));
             }
             let status = if is_timeout(&e) {
                 StatusCode::GATEWAY_TIMEOUT
@@ -567,7 +610,7 @@ pub(crate) async fn handle(
         None => GatewayBody::stream(rbody, None),
         Some(need) => {
             let limit = need.limit.min(rt.server.inspection_buffer_bytes);
-            match body::buffer(rbody, limit, None).await {
+            match body::buffer(rbody, limit, None, None).await {
                 Err(e) => {
                     let why = format!(
                         "store {} broke off its response: {e}",
@@ -611,6 +654,7 @@ pub(crate) async fn handle(
                         prefix: Some(b.bytes),
                         inner: rest,
                         remaining: None,
+                        timer: None,
                     }
                 }
             }

@@ -421,7 +421,14 @@ fn spawn_listener(
             };
             // Banned and denied addresses, and those over their connection
             // cap, are dropped before any other work (no TLS handshake).
-            let slot = if kind == ListenerKind::Admin {
+            // Behind a trusted load balancer speaking the PROXY protocol,
+            // the client is known only once its header is read.
+            let from_proxy = kind != ListenerKind::Admin && {
+                let rt = shared.runtime.load();
+                rt.server.proxy_protocol
+                    && crate::headers::is_trusted(client.ip(), &rt.server.trusted_proxies)
+            };
+            let slot = if kind == ListenerKind::Admin || from_proxy {
                 None
             } else {
                 match shared.edge.admit_connection(client.ip()) {
@@ -430,7 +437,7 @@ fn spawn_listener(
                 }
             };
             let _ = tcp.set_nodelay(true);
-            let conn = ConnInfo {
+            let mut conn = ConnInfo {
                 client,
                 server: tcp.local_addr().unwrap_or(bound),
                 tls: kind == ListenerKind::Https,
@@ -439,6 +446,33 @@ fn spawn_listener(
             let watcher = graceful.watcher();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                let mut tcp = tcp;
+                let mut slot = slot;
+                if from_proxy {
+                    let timeout = shared.runtime.load().server.tls_handshake_timeout;
+                    match crate::proxy_protocol::read(&mut tcp, timeout).await {
+                        Ok(crate::proxy_protocol::Origin::Client(addr)) => {
+                            conn.client = addr;
+                            match shared.edge.admit_connection(addr.ip()) {
+                                Ok(s) => slot = s,
+                                Err(_) => return,
+                            }
+                        }
+                        Ok(crate::proxy_protocol::Origin::Local) => {}
+                        Err(why) => {
+                            if let Some(suppressed) = shared.malformed.admit() {
+                                let mut e = Event::new("http.proxy_protocol", Severity::Warning)
+                                    .message(format!(
+                                        "connection from a trusted proxy dropped: {why}"
+                                    ));
+                                e.client_ip = Some(conn.client.ip());
+                                e.data = serde_json::json!({ "suppressed_since_last": suppressed });
+                                shared.emit(e);
+                            }
+                            return;
+                        }
+                    }
+                }
                 shared.metrics.active_connections.inc();
                 let _open = ConnectionCount(shared.clone());
                 let _slot = slot;
@@ -493,7 +527,15 @@ async fn serve_tls(
     let h1 = stream.get_ref().1.alpn_protocol() != Some(b"h2");
     let raw_targets = RawTargets::default();
     let stream = RepairTargets::new(stream, h1).with_raw_targets(raw_targets.clone());
+    let budget = shared.edge.connection_budget().map(Arc::new);
     let svc = service_fn(move |mut req: Request<Incoming>| {
+        if let Some(b) = &budget {
+            if b.check().is_err() {
+                svc_shared.edge.connection_over_budget(conn.client.ip());
+                let resp = proxy::connection_over_budget(&svc_shared, &conn, req.headers());
+                return futures_util::future::Either::Left(std::future::ready(Ok(resp)));
+            }
+        }
         if req.version() < http::Version::HTTP_2 {
             let raw = raw_targets
                 .lock()
@@ -504,7 +546,7 @@ async fn serve_tls(
                 req.extensions_mut().insert(raw);
             }
         }
-        proxy::handle(svc_shared.clone(), conn, req)
+        futures_util::future::Either::Right(proxy::handle(svc_shared.clone(), conn, req))
     });
     let connection = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), svc)

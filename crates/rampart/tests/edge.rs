@@ -38,6 +38,13 @@ fn rampart(gw: &Rampart, args: &[&str]) -> (i32, String, String) {
     run(&refs)
 }
 
+/// The proof-of-work page, which a client without JavaScript (these
+/// tests' bots) gets once a jail counts half its threshold; not solving
+/// it counts as one more offence.
+fn is_challenge(r: &Response<Bytes>) -> bool {
+    r.status() == 403 && r.headers().get("x-rampart-challenge").is_some()
+}
+
 /// True when `src` can no longer open a connection (refused before TLS).
 async fn refused(gw: &Rampart, src: &str) -> bool {
     get_from(gw.https, src, "/").await.is_err()
@@ -249,12 +256,17 @@ async fn scanning_and_waf_hits_end_in_escalating_bans() {
     // [site.waf] belongs to the site: put it right after it.
     let gw = Rampart::start(dir.path(), &text);
 
-    // A scanner walking paths that do not exist.
+    // A scanner walking paths that do not exist: 404s, then (half-way
+    // to the threshold) the challenge it cannot solve.
     for i in 0..5 {
         let r = get_from(gw.https, "127.0.0.20", &format!("/not-found/{i}.php"))
             .await
             .unwrap();
-        assert_eq!(r.status(), 404);
+        if i < 3 {
+            assert_eq!(r.status(), 404);
+        } else {
+            assert!(is_challenge(&r), "{}", r.status());
+        }
     }
     assert!(
         until_refused(&gw, "127.0.0.20", 3).await.is_some(),
@@ -569,15 +581,19 @@ impl Shopper {
         Ok(r)
     }
 
-    async fn csrf(&mut self, path: &str) -> String {
+    /// The form's CSRF token, or the challenge page the bot got instead.
+    async fn csrf(&mut self, path: &str) -> Result<String, Response<Bytes>> {
         let r = self.send("GET", path, None).await.unwrap();
+        if is_challenge(&r) {
+            return Err(r);
+        }
         let page = String::from_utf8_lossy(r.body()).into_owned();
         let marker = "name=\"csrf_token\" value=\"";
         let at = page
             .find(marker)
             .unwrap_or_else(|| panic!("no csrf token on {path}: {page}"));
         let rest = &page[at + marker.len()..];
-        rest[..rest.find('"').unwrap()].to_string()
+        Ok(rest[..rest.find('"').unwrap()].to_string())
     }
 
     async fn post(
@@ -589,7 +605,10 @@ impl Shopper {
     }
 
     async fn failed_login(&mut self, email: &str) -> std::io::Result<Response<Bytes>> {
-        let token = self.csrf("/account/login").await;
+        let token = match self.csrf("/account/login").await {
+            Ok(t) => t,
+            Err(challenge) => return Ok(challenge),
+        };
         self.post(
             "/account/login",
             &[
@@ -616,8 +635,13 @@ async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {
             .failed_login(&format!("customer{i}@example.com"))
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
-        assert!(String::from_utf8_lossy(r.body()).contains("Invalid email or password."));
+        if i < 5 {
+            assert_eq!(r.status(), 200);
+            assert!(String::from_utf8_lossy(r.body()).contains("Invalid email or password."));
+        } else {
+            // Half-way: the challenge, which the bot cannot solve.
+            assert!(is_challenge(&r), "{}", r.status());
+        }
     }
     let t = Instant::now();
     let banned = loop {
@@ -660,7 +684,7 @@ async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {
 
     // Card testing: declined cards at checkout, four times.
     let mut tester = Shopper::new(demo.https, "127.0.0.31");
-    let token = tester.csrf("/product/colombia-huila").await;
+    let token = tester.csrf("/product/colombia-huila").await.unwrap();
     let r = tester
         .post(
             "/cart/add",
@@ -673,8 +697,15 @@ async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    for _ in 0..4 {
-        let token = tester.csrf("/checkout").await;
+    for i in 0..4 {
+        let token = match tester.csrf("/checkout").await {
+            Ok(t) => t,
+            Err(challenge) => {
+                assert!(i >= 2, "challenged after two declines, not {i}");
+                assert!(is_challenge(&challenge));
+                continue;
+            }
+        };
         let r = tester
             .post(
                 "/checkout",
@@ -767,7 +798,7 @@ async fn a_ban_on_one_node_is_enforced_by_another_sharing_postgres() {
         let r = get_from(a.https, &src, &format!("/not-found/{i}"))
             .await
             .unwrap();
-        assert_eq!(r.status(), 404);
+        assert!(r.status() == 404 || is_challenge(&r), "{}", r.status());
     }
     assert!(until_refused(&a, &src, 3).await.is_some());
     let took = until_refused(&b, &src, 3)
@@ -883,7 +914,7 @@ async fn two_nodes_share_bans_and_limits_through_redis() {
         let r = get_from(a.https, "127.0.9.6", &format!("/not-found/{i}"))
             .await
             .unwrap();
-        assert_eq!(r.status(), 404);
+        assert!(r.status() == 404 || is_challenge(&r), "{}", r.status());
     }
     assert!(until_refused(&a, "127.0.9.6", 3).await.is_some());
     let took = until_refused(&b, "127.0.9.6", 3)
@@ -955,4 +986,503 @@ async fn losing_redis_loses_no_request_and_keeps_known_bans() {
     let _redis = PrivateRedis::start(Some(redis.port)).expect("redis-server restarts");
     let back = eventually_events(&a, "edge.cluster_restored", 10).await;
     assert!(!back.is_empty(), "A reconnects to Redis");
+}
+
+// ---------------------------------------------------------------------------
+// The proof-of-work challenge, solved by headless Chromium.
+
+/// Headless Chromium driven over the DevTools protocol.
+struct Chromium {
+    child: std::process::Child,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    session: String,
+    next_id: u64,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Chromium {
+    async fn start() -> Chromium {
+        use std::io::{BufRead, BufReader};
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("chromium")
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--ignore-certificate-errors",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("chromium (Debian's package; .ci/run installs it)");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("chromium prints its DevTools address");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut c = Chromium {
+            child,
+            ws,
+            session: String::new(),
+            next_id: 0,
+            _profile: profile,
+        };
+        let target = c
+            .call(
+                "Target.createTarget",
+                serde_json::json!({ "url": "about:blank" }),
+            )
+            .await;
+        let target_id = target["targetId"].as_str().unwrap().to_string();
+        let attached = c
+            .call(
+                "Target.attachToTarget",
+                serde_json::json!({ "targetId": target_id, "flatten": true }),
+            )
+            .await;
+        c.session = attached["sessionId"].as_str().unwrap().to_string();
+        c
+    }
+
+    /// One DevTools command; its result.
+    async fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use futures_util::{SinkExt, StreamExt};
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut msg = serde_json::json!({ "id": id, "method": method, "params": params });
+        if !self.session.is_empty() {
+            msg["sessionId"] = serde_json::Value::String(self.session.clone());
+        }
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                msg.to_string().into(),
+            ))
+            .await
+            .unwrap();
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("chromium answers")
+                .unwrap()
+                .unwrap();
+            let tokio_tungstenite::tungstenite::Message::Text(t) = m else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    async fn eval(&mut self, js: &str) -> serde_json::Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                serde_json::json!({ "expression": js, "returnByValue": true }),
+            )
+            .await;
+        r["result"]["value"].clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenge_is_solved_by_a_browser_and_stops_scripts() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let edge = "[edge.challenge]\nunder_attack = true\n";
+    let gw = Rampart::start(dir.path(), &edge_config(store.addr, edge, ""));
+
+    // A client without JavaScript gets the page, and the store nothing.
+    let r = get_from(gw.https, "127.0.0.1", "/products?page=2")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["x-rampart-challenge"], "proof-of-work");
+    assert!(String::from_utf8_lossy(r.body()).contains("One moment, please"));
+    assert!(store.received().is_empty());
+    // A forged answer is refused.
+    let r = get_from(
+        gw.https,
+        "127.0.0.1",
+        "/.rampart/challenge?token=v1.9999999999.00.00&n=1&next=/",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+    // API routes are never challenged.
+    assert_eq!(
+        get_from(gw.https, "127.0.0.1", "/api/cart")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A browser solves it and lands on the page it asked for.
+    let mut browser = Chromium::start().await;
+    let url = format!("https://localhost:{}/products?page=2", gw.https.port());
+    let started = Instant::now();
+    browser
+        .call("Page.navigate", serde_json::json!({ "url": url }))
+        .await;
+    let mut text = String::new();
+    while started.elapsed() < Duration::from_secs(60) {
+        text = browser
+            .eval("document.body ? document.body.innerText : ''")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if text.contains("hello from the store") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains("hello from the store"),
+        "browser stuck on: {text}"
+    );
+    eprintln!(
+        "Chromium solved the challenge and reached the store in {:?}",
+        started.elapsed()
+    );
+    let pages = |store: &Store| -> Vec<String> {
+        store
+            .received()
+            .into_iter()
+            .map(|r| r.uri)
+            .filter(|u| u != "/favicon.ico" && u != "/api/cart")
+            .collect()
+    };
+    assert_eq!(pages(&store), vec!["/products?page=2".to_string()]);
+    // The pass cookie is Rampart's: the store never sees it.
+    for r in store.received() {
+        let cookie = r
+            .headers
+            .get("cookie")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        assert!(!cookie.contains("rampart_pass"), "{cookie}");
+    }
+    // And the browser keeps its pass for the next pages.
+    browser
+        .call(
+            "Page.navigate",
+            serde_json::json!({ "url": format!("https://localhost:{}/second", gw.https.port()) }),
+        )
+        .await;
+    let t = Instant::now();
+    while pages(&store).len() < 2 && t.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pages(&store),
+        vec!["/products?page=2".to_string(), "/second".to_string()]
+    );
+    assert!(!eventually_events(&gw, "edge.challenge_passed", 5)
+        .await
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_a_jail_counts_is_challenged_before_it_is_banned() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let edge = "[edge.jails]\nnot_found = { threshold = 10, window_s = 60, ban_s = 60 }\n";
+    let gw = Rampart::start(dir.path(), &edge_config(store.addr, edge, ""));
+    for i in 0..4 {
+        let r = get_from(gw.https, "127.0.0.40", &format!("/not-found/{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    assert_eq!(
+        get_from(gw.https, "127.0.0.40", "/")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = get_from(gw.https, "127.0.0.40", "/not-found/5")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Half the threshold: the next page is the challenge.
+    let r = get_from(gw.https, "127.0.0.40", "/").await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["x-rampart-challenge"], "proof-of-work");
+    // Others are not.
+    assert_eq!(
+        get_from(gw.https, "127.0.0.41", "/")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Each unsolved challenge counts: at the threshold, the ban.
+    for _ in 0..4 {
+        let r = get_from(gw.https, "127.0.0.40", "/").await.unwrap();
+        assert!(is_challenge(&r));
+    }
+    assert!(until_refused(&gw, "127.0.0.40", 3).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_post_is_cut_while_a_normal_upload_goes_through() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "",
+            "body_timeout_ms = 1000\nbody_min_rate = 1000\n",
+        ),
+    );
+    // Ten bytes every 300 ms of a declared 100 kB: far under 1000 B/s.
+    let mut tls = tls_connect_from(gw.https, "127.0.0.70".parse().unwrap())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    tls.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    'outer: for _ in 0..100 {
+        if tls.write_all(b"aaaaaaaaaa").await.is_err() {
+            break;
+        }
+        let deadline = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(50), tls.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break 'outer,
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break 'outer;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text:?} after {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "cut near the 1 s budget: {took:?}"
+    );
+    eprintln!("slow POST answered 408 after {took:?}");
+
+    // A normal upload from another client is untouched.
+    let body_bytes = pattern(50_000);
+    let req = Request::post("/echo")
+        .header("host", "localhost")
+        .body(body(body_bytes.clone()))
+        .unwrap();
+    let r = request_from(gw.https, "127.0.0.71".parse().unwrap(), req)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body().as_ref(), &body_bytes[..]);
+}
+
+/// `GET path` from 127.0.0.1 through a connection that starts with
+/// `proxy_header` (what a load balancer speaking the PROXY protocol sends).
+async fn get_via_proxy_protocol(
+    gw: &Rampart,
+    proxy_header: &[u8],
+    path: &str,
+) -> std::io::Result<Response<Bytes>> {
+    use hyper_util::rt::TokioIo;
+    let mut tcp = tokio::net::TcpStream::connect(gw.https).await?;
+    tcp.write_all(proxy_header).await?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = std::sync::Arc::new(AnyCert {
+        seen: std::sync::Mutex::new(None),
+        provider: provider.clone(),
+    });
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+    let name = rustls::pki_types::ServerName::try_from("localhost".to_string()).unwrap();
+    let tls = tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    let req = Request::get(path)
+        .header("host", "localhost")
+        .body(empty())
+        .unwrap();
+    let r = send
+        .send_request(req)
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(collect(r).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_protocol_names_the_client_only_from_a_trusted_proxy() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "",
+            "trusted_proxies = [\"127.0.0.1\"]\nproxy_protocol = true\n",
+        ),
+    );
+    let last_xff = |store: &Store| {
+        store.received().last().unwrap().headers["x-forwarded-for"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    // v1 from the trusted load balancer: the client is the header's.
+    let r = get_via_proxy_protocol(&gw, b"PROXY TCP4 203.0.113.9 127.0.0.1 40000 443\r\n", "/")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(last_xff(&store), "203.0.113.9");
+    // v2 (binary), IPv6.
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    v2.extend([0x21, 0x21, 0, 36]);
+    v2.extend(
+        "2001:db8::42"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    v2.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+    v2.extend([0x9c, 0x40, 1, 187]);
+    let r = get_via_proxy_protocol(&gw, &v2, "/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(last_xff(&store), "2001:db8::42");
+    // A ban on the real client holds behind the load balancer.
+    let (code, _, err) = rampart(&gw, &["bans", "add", "203.0.113.9", "--for", "5m"]);
+    assert_eq!(code, 0, "{err}");
+    let t = Instant::now();
+    let mut refused_now = false;
+    while t.elapsed() < Duration::from_secs(3) {
+        if get_via_proxy_protocol(&gw, b"PROXY TCP4 203.0.113.9 127.0.0.1 40001 443\r\n", "/")
+            .await
+            .is_err()
+        {
+            refused_now = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused_now,
+        "the banned client is dropped after its PROXY header"
+    );
+    let r = get_via_proxy_protocol(&gw, b"PROXY TCP4 203.0.113.10 127.0.0.1 40002 443\r\n", "/")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The trusted proxy must send the header; a direct client may not
+    // claim an address with one.
+    assert!(get_via_proxy_protocol(&gw, b"", "/").await.is_err());
+    let r = get_from(gw.https, "127.0.0.2", "/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(last_xff(&store), "127.0.0.2");
+    let mut forged = tls_connect_from(gw.https, "127.0.0.3".parse().unwrap()).await;
+    if let Ok(tls) = forged.as_mut() {
+        // Only TLS is spoken to an untrusted peer: the header is no TLS.
+        let _ = tls
+            .write_all(b"PROXY TCP4 198.51.100.1 127.0.0.1 1 443\r\n")
+            .await;
+    }
+    assert!(!store.received().iter().any(|r| r
+        .headers
+        .get("x-forwarded-for")
+        .is_some_and(|v| v == "198.51.100.1")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_over_its_request_budget_is_answered_429_and_closed() {
+    use hyper_util::rt::TokioIo;
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "connection_rate = { per_second = 1, burst = 5 }\n",
+            "",
+        ),
+    );
+    let tls = tls_connect_from(gw.https, "127.0.0.80".parse().unwrap())
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        if send.ready().await.is_err() {
+            break;
+        }
+        let req = Request::get("/")
+            .header("host", "localhost")
+            .body(empty())
+            .unwrap();
+        match send.send_request(req).await {
+            Ok(r) => {
+                let closing = r.headers().get("connection").is_some_and(|v| v == "close");
+                statuses.push(r.status().as_u16());
+                if closing {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429], "{statuses:?}");
+    // A new connection has a new budget.
+    assert_eq!(
+        get_from(gw.https, "127.0.0.80", "/")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -151,20 +151,34 @@ impl Database {
                 version,
                 source,
             };
-            let mut tx = self.pool.begin().await.map_err(fail)?;
-            for statement in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(statement)
+            let applied = async {
+                let mut tx = self.pool.begin().await?;
+                for statement in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    sqlx::query(statement).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO rampart_schema (component, version) VALUES ($1, $2)")
+                    .bind(component)
+                    .bind(version as i64)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
+                    .await?;
+                tx.commit().await
             }
-            sqlx::query("INSERT INTO rampart_schema (component, version) VALUES ($1, $2)")
+            .await;
+            if let Err(e) = applied {
+                // Another process (a second node, a CLI command) may have
+                // applied the same migration at the same moment: then its
+                // ledger row is there and all is well.
+                let now_done: Option<AnyRow> = sqlx::query(
+                    "SELECT version FROM rampart_schema WHERE component = $1 AND version = $2",
+                )
                 .bind(component)
                 .bind(version as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            tx.commit().await.map_err(fail)?;
+                .fetch_optional(&self.pool)
+                .await?;
+                if now_done.is_none() {
+                    return Err(fail(e));
+                }
+            }
         }
         Ok(())
     }

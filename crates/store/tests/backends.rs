@@ -85,3 +85,28 @@ async fn bad_urls_are_one_line_errors() {
         .to_string();
     assert!(!e.contains("pw@"), "{e}");
 }
+
+/// Two processes opening a fresh database at once (a gateway and a CLI
+/// command, two nodes) both run the migrations: both must succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_migrations_of_a_fresh_sqlite_file_both_succeed() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.sqlite");
+        let a = Database::open_sqlite(&file).await.unwrap();
+        let b = Database::open_sqlite(&file).await.unwrap();
+        let migrations: &[&str] = &[
+            "CREATE TABLE race_one (id BIGINT PRIMARY KEY)",
+            "CREATE TABLE race_two (id BIGINT PRIMARY KEY); CREATE INDEX race_two_id ON race_two (id)",
+        ];
+        let (ra, rb) = tokio::join!(a.migrate("race", migrations), b.migrate("race", migrations));
+        ra.unwrap_or_else(|e| panic!("round {round}, first: {e}"));
+        rb.unwrap_or_else(|e| panic!("round {round}, second: {e}"));
+        let n: (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM rampart_schema WHERE component = 'race'")
+                .fetch_one(a.pool())
+                .await
+                .unwrap();
+        assert_eq!(n.0, 2);
+    }
+}

@@ -41,7 +41,7 @@ return 0
 /// A sliding-window jail counter. KEYS[1]: the counter. ARGV: window
 /// (ms), threshold, a unique member naming the offender (`ms|ip|nonce`).
 /// Returns the members when the threshold is reached (and starts over),
-/// else an empty list.
+/// else one element: `#COUNT`.
 const OFFEND: &str = r"
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -54,7 +54,7 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   redis.call('DEL', KEYS[1])
   return who
 end
-return {}
+return {'#' .. redis.call('ZCARD', KEYS[1])}
 ";
 
 /// The connection to the shared Redis.
@@ -203,6 +203,27 @@ impl Cluster {
             )
             .await?;
         Ok(())
+    }
+
+    /// The challenge secret all nodes use: `candidate` unless another
+    /// node set one first.
+    pub async fn shared_secret(&self, candidate: &str) -> Answer<String> {
+        let mut c = self.connection()?;
+        let key = self.key(&["challenge-secret"]);
+        let (secret,): (String,) = self
+            .within(
+                redis::pipe()
+                    .cmd("SET")
+                    .arg(&key)
+                    .arg(candidate)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut c),
+            )
+            .await?;
+        Ok(secret)
     }
 
     /// Lifts a ban everywhere.

@@ -32,6 +32,58 @@ pub(super) struct FileEdge {
     escalation: Option<Spanned<f64>>,
     max_ban_s: Option<Spanned<u64>>,
     ban_poll_ms: Option<Spanned<u64>>,
+    challenge: Option<FileChallenge>,
+    connection_rate: Option<Spanned<FileConnectionRate>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConnectionRate {
+    per_second: Spanned<u32>,
+    burst: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileChallenge {
+    under_attack: Option<bool>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    suspicious: Option<bool>,
+    difficulty: Option<Spanned<u8>>,
+    pass_ttl_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    exempt: Vec<Spanned<String>>,
+}
+
+/// `[edge.challenge]`: who gets the proof-of-work page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeConfig {
+    /// Every browser request of every site (API routes excepted).
+    pub under_attack: bool,
+    /// Path patterns always challenged.
+    pub paths: Vec<String>,
+    /// Challenge addresses a jail has counted to half its threshold.
+    pub suspicious: bool,
+    /// Leading zero bits of SHA-256 the browser must find.
+    pub difficulty: u8,
+    /// How long a pass lasts.
+    pub pass_ttl: Duration,
+    /// Path patterns never challenged (beside the API routes).
+    pub exempt: Vec<String>,
+}
+
+impl Default for ChallengeConfig {
+    fn default() -> Self {
+        ChallengeConfig {
+            under_attack: false,
+            paths: Vec::new(),
+            suspicious: true,
+            difficulty: 16,
+            pass_ttl: Duration::from_secs(3600),
+            exempt: Vec::new(),
+        }
+    }
 }
 
 /// `[cluster]`: state shared by several gateway nodes.
@@ -206,6 +258,10 @@ pub struct EdgeConfig {
     /// How often bans made elsewhere (another node, `rampart bans`) are
     /// read from the database.
     pub ban_poll: Duration,
+    pub challenge: ChallengeConfig,
+    /// Requests one connection may send: (per second, burst). Over it,
+    /// 429 and the connection is closed (HTTP/2 stream floods included).
+    pub connection_rate: (u32, u32),
 }
 
 impl Default for EdgeConfig {
@@ -234,6 +290,8 @@ impl Default for EdgeConfig {
             escalation: 2.0,
             max_ban: Duration::from_secs(7 * 24 * 3600),
             ban_poll: Duration::from_millis(500),
+            challenge: ChallengeConfig::default(),
+            connection_rate: (100, 300),
         }
     }
 }
@@ -472,6 +530,56 @@ impl<F: Fn(Option<std::ops::Range<usize>>, String) -> ConfigError> Validator<'_,
                 return self.err(p.span(), "ban_poll_ms must be between 50 and 60000");
             }
             c.ban_poll = Duration::from_millis(*p.get_ref());
+        }
+        if let Some(r) = e.connection_rate {
+            let r = r.into_inner();
+            if *r.per_second.get_ref() == 0 {
+                return self.err(r.per_second.span(), "per_second must be at least 1");
+            }
+            let burst = match r.burst {
+                Some(b) if *b.get_ref() == 0 => {
+                    return self.err(b.span(), "burst must be at least 1")
+                }
+                Some(b) => *b.get_ref(),
+                None => r.per_second.get_ref().saturating_mul(3),
+            };
+            c.connection_rate = (*r.per_second.get_ref(), burst);
+        }
+        if let Some(ch) = e.challenge {
+            let paths = |list: &[Spanned<String>]| -> Result<Vec<String>, ConfigError> {
+                list.iter()
+                    .map(|p| {
+                        if p.get_ref().starts_with('/') {
+                            Ok(p.get_ref().clone())
+                        } else {
+                            self.err(
+                                p.span(),
+                                format!("{:?}: a path starts with '/'", p.get_ref()),
+                            )
+                        }
+                    })
+                    .collect()
+            };
+            let cc = &mut c.challenge;
+            cc.under_attack = ch.under_attack.unwrap_or(false);
+            cc.suspicious = ch.suspicious.unwrap_or(true);
+            cc.paths = paths(&ch.paths)?;
+            cc.exempt = paths(&ch.exempt)?;
+            if let Some(d) = ch.difficulty {
+                if !(8..=24).contains(d.get_ref()) {
+                    return self.err(
+                        d.span(),
+                        "difficulty must be 8-24 bits (16 takes a browser about a second)",
+                    );
+                }
+                cc.difficulty = *d.get_ref();
+            }
+            if let Some(t) = ch.pass_ttl_s {
+                if !(60..=7 * 86_400).contains(t.get_ref()) {
+                    return self.err(t.span(), "pass_ttl_s must be between 60 and 604800");
+                }
+                cc.pass_ttl = Duration::from_secs(*t.get_ref());
+            }
         }
         Ok(Some(c))
     }

@@ -18,9 +18,16 @@ pub(crate) struct Jails {
 
 impl Jails {
     /// Records one offence by `key` (with `who`, the client address, for
-    /// jails keyed by something else); returns the addresses to ban when
-    /// this crosses the threshold (the window then starts over).
-    pub fn offend(&self, jail: &Jail, key: &str, who: &str, now: Instant) -> Option<Vec<String>> {
+    /// jails keyed by something else): `Ok` with the count in the window,
+    /// or `Err` with the addresses to ban when this crosses the threshold
+    /// (the window then starts over).
+    pub fn offend(
+        &self,
+        jail: &Jail,
+        key: &str,
+        who: &str,
+        now: Instant,
+    ) -> Result<usize, Vec<String>> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let q = seen.entry((jail.kind, key.to_string())).or_default();
         while q
@@ -34,9 +41,9 @@ impl Jails {
             let mut who: Vec<String> = q.drain(..).map(|(_, w)| w).collect();
             who.sort();
             who.dedup();
-            return Some(who);
+            return Err(who);
         }
-        None
+        Ok(q.len())
     }
 
     /// Forgets keys with nothing inside their window (memory bound).
@@ -73,25 +80,23 @@ mod tests {
         let j = Jails::default();
         let jl = jail(3, 10);
         let t0 = Instant::now();
-        assert!(j.offend(&jl, "a", "a", t0).is_none());
-        assert!(j
-            .offend(&jl, "a", "a", t0 + Duration::from_secs(5))
-            .is_none());
+        assert!(j.offend(&jl, "a", "a", t0).is_ok());
+        assert!(j.offend(&jl, "a", "a", t0 + Duration::from_secs(5)).is_ok());
         // The first offence left the window: still two.
         assert!(j
             .offend(&jl, "a", "a", t0 + Duration::from_secs(12))
-            .is_none());
+            .is_ok());
         assert_eq!(
             j.offend(&jl, "a", "a", t0 + Duration::from_secs(13)),
-            Some(vec!["a".to_string()])
+            Err(vec!["a".to_string()])
         );
         // Started over.
         assert!(j
             .offend(&jl, "a", "a", t0 + Duration::from_secs(14))
-            .is_none());
+            .is_ok());
         assert!(j
             .offend(&jl, "b", "b", t0 + Duration::from_secs(14))
-            .is_none());
+            .is_ok());
         j.sweep(Duration::from_secs(10), t0 + Duration::from_secs(100));
         assert_eq!(j.keys(), 0);
     }
@@ -101,9 +106,9 @@ mod tests {
         let j = Jails::default();
         let jl = jail(3, 10);
         let t = Instant::now();
-        j.offend(&jl, "alice", "10.0.0.1", t);
-        j.offend(&jl, "alice", "10.0.0.2", t);
-        let who = j.offend(&jl, "alice", "10.0.0.1", t).unwrap();
+        assert_eq!(j.offend(&jl, "alice", "10.0.0.1", t), Ok(1));
+        assert_eq!(j.offend(&jl, "alice", "10.0.0.2", t), Ok(2));
+        let who = j.offend(&jl, "alice", "10.0.0.1", t).unwrap_err();
         assert_eq!(who, vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()]);
     }
 }

@@ -15,6 +15,7 @@
 //! state; the settings in force are swapped on reload.
 
 pub mod bans;
+pub mod challenge;
 pub mod cluster;
 mod jails;
 mod lists;
@@ -25,7 +26,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -88,6 +89,21 @@ pub(crate) struct Edge {
     refused: Sampler,
     limited: Sampler,
     capped: Sampler,
+    challenged: Sampler,
+    /// Signs challenges and passes (secret shared through Redis).
+    signer: ArcSwap<challenge::Signer>,
+    /// Addresses a jail has counted to half its threshold: until when,
+    /// and the jail and key that counted them (an unsolved challenge
+    /// counts there too, so a bot that ignores the page is still banned).
+    suspicious: Mutex<HashMap<IpAddr, Suspicion>>,
+}
+
+/// Why an address is challenged.
+#[derive(Clone)]
+struct Suspicion {
+    until: Instant,
+    kind: JailKind,
+    key: String,
 }
 
 /// The settings in force.
@@ -158,6 +174,9 @@ impl Edge {
             refused: Sampler::new(5),
             limited: Sampler::new(5),
             capped: Sampler::new(5),
+            challenged: Sampler::new(5),
+            signer: ArcSwap::from_pointee(challenge::Signer::new(&rand::random::<[u8; 32]>())),
+            suspicious: Mutex::new(HashMap::new()),
         });
         edge.configure(config)?;
         tokio::spawn(background(Arc::downgrade(&edge), rx));
@@ -220,6 +239,33 @@ impl Edge {
             limiters,
         ))));
         Ok(())
+    }
+
+    /// A fresh per-connection request budget, when the edge is on.
+    pub fn connection_budget(&self) -> Option<governor::DefaultDirectRateLimiter> {
+        let active = self.active.load();
+        let (per_second, burst) = active.as_ref()?.config.connection_rate;
+        let per = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Some(RateLimiter::direct(
+            Quota::per_second(per).allow_burst(burst),
+        ))
+    }
+
+    /// A connection spent its request budget: 429, close (sampled event).
+    pub fn connection_over_budget(&self, ip: IpAddr) {
+        if let Some(suppressed) = self.limited.admit() {
+            let mut e = Event::new("edge.rate_limited", Severity::Notice)
+                .message(format!("{ip}: too many requests on one connection"));
+            e.client_ip = Some(ip);
+            e.action = Some(Action::Block);
+            e.status = Some(429);
+            e.data = serde_json::json!({
+                "class": "connection",
+                "suppressed_since_last": suppressed,
+            });
+            self.events.emit(e);
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -308,6 +354,11 @@ impl Edge {
             return;
         }
         self.bans.insert_local(net, until);
+        // The ban supersedes the challenge: once it ends, a clean slate.
+        self.suspicious
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|ip, _| !net.contains(ip));
         let _ = self.writes.send(BanRequest {
             net,
             reason,
@@ -354,6 +405,10 @@ impl Edge {
                 .offend(&shared_key, jail.window, jail.threshold, &member)
                 .await
             {
+                Ok(members) if members.len() == 1 && members[0].starts_with('#') => {
+                    let count = members[0][1..].parse().unwrap_or(0);
+                    edge.count_towards(&jail, &key, ip, count);
+                }
                 Ok(members) => {
                     let mut who: Vec<&str> =
                         members.iter().filter_map(|m| m.split('|').nth(1)).collect();
@@ -374,16 +429,40 @@ impl Edge {
     }
 
     fn offend_here(&self, jail: &Jail, key: &str, ip: IpAddr) {
-        if let Some(who) = self
+        match self
             .jails
             .offend(jail, key, &ip.to_string(), Instant::now())
         {
-            for w in who {
-                if let Some(net) = config_net(&w) {
-                    self.ban(net, reason(jail, key, &w), jail.kind.as_str(), jail.ban);
+            Ok(count) => self.count_towards(jail, key, ip, count),
+            Err(who) => {
+                for w in who {
+                    if let Some(net) = config_net(&w) {
+                        self.ban(net, reason(jail, key, &w), jail.kind.as_str(), jail.ban);
+                    }
                 }
             }
         }
+    }
+
+    /// `count` offences of `jail` so far: from half its threshold, the
+    /// address is suspicious (challenged) for the jail's window.
+    fn count_towards(&self, jail: &Jail, key: &str, ip: IpAddr, count: usize) {
+        if count * 2 >= jail.threshold as usize {
+            let mut s = self.suspicious.lock().unwrap_or_else(|e| e.into_inner());
+            s.insert(
+                ip,
+                Suspicion {
+                    until: Instant::now() + jail.window,
+                    kind: jail.kind,
+                    key: key.to_string(),
+                },
+            );
+        }
+    }
+
+    fn suspicion(&self, ip: IpAddr) -> Option<Suspicion> {
+        let s = self.suspicious.lock().unwrap_or_else(|e| e.into_inner());
+        s.get(&ip).filter(|x| x.until > Instant::now()).cloned()
     }
 
     /// What the gateway saw of a finished request: WAF blocks feed the
@@ -668,6 +747,132 @@ impl EdgeStage {
     }
 }
 
+impl EdgeStage {
+    /// The proof-of-work challenge: checks a solution posted back, lets
+    /// a valid pass through (without the cookie), and answers the page to
+    /// a client that must solve it and has no pass.
+    fn challenge(
+        &self,
+        active: &Active,
+        ctx: &mut RequestContext,
+        req: &mut request::Parts,
+        ip: IpAddr,
+        class: Option<RouteClass>,
+    ) -> Option<Response<Bytes>> {
+        let cfg = &active.config.challenge;
+        let now_s = bans::now_ms() / 1000;
+        let signer = self.edge.signer.load();
+        let path = req.uri.path();
+        if path == challenge::PATH {
+            let q: HashMap<String, String> =
+                form_urlencoded::parse(req.uri.query().unwrap_or("").as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .take(8)
+                    .collect();
+            let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+            let next = challenge::safe_next(get("next"));
+            ctx.state.insert(QuietEvent);
+            return Some(
+                match signer.verify_solution(get("token"), get("n"), ip, cfg.difficulty, now_s) {
+                    Ok(()) => {
+                        let exp = now_s + cfg.pass_ttl.as_secs() as i64;
+                        let pass = signer.pass(ip, &ctx.site.name, exp);
+                        let mut r = Response::new(Bytes::new());
+                        *r.status_mut() = StatusCode::SEE_OTHER;
+                        let cookie = format!(
+                            "{}={pass}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+                            challenge::COOKIE,
+                            cfg.pass_ttl.as_secs()
+                        );
+                        if let (Ok(c), Ok(l)) =
+                            (HeaderValue::from_str(&cookie), HeaderValue::from_str(&next))
+                        {
+                            r.headers_mut().insert(header::SET_COOKIE, c);
+                            r.headers_mut().insert(header::LOCATION, l);
+                        }
+                        r.headers_mut()
+                            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                        ctx.findings.action = Some(Action::Pass);
+                        self.challenge_event(
+                            ctx,
+                            ip,
+                            "edge.challenge_passed",
+                            "solved the challenge",
+                        );
+                        r
+                    }
+                    Err(why) => {
+                        ctx.findings.action = Some(Action::Block);
+                        self.challenge_event(ctx, ip, "edge.challenge_failed", why);
+                        challenge::page(
+                            &signer.challenge(ip, now_s),
+                            &next,
+                            cfg.difficulty,
+                            &ctx.request_id,
+                        )
+                    }
+                },
+            );
+        }
+        let passed = signer.has_pass(&req.headers, ip, &ctx.site.name, now_s);
+        challenge::strip_pass(&mut req.headers);
+        if passed || class == Some(RouteClass::Api) {
+            return None;
+        }
+        if API_PATHS
+            .iter()
+            .chain(
+                cfg.exempt
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
+            .any(|p| path_matches(p, path))
+        {
+            return None;
+        }
+        let why = if cfg.under_attack {
+            "under attack mode"
+        } else if cfg.paths.iter().any(|p| path_matches(p, path)) {
+            "challenged path"
+        } else if let Some(why) = cfg.suspicious.then(|| self.edge.suspicion(ip)).flatten() {
+            // Not solving it is one more offence for the jail that made
+            // the address suspicious.
+            self.edge.offend(active, why.kind, &why.key, ip);
+            "suspicious address"
+        } else {
+            return None;
+        };
+        let next = match req.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let next = challenge::safe_next(&next);
+        ctx.findings.action = Some(Action::Block);
+        ctx.findings.message = format!("edge: proof-of-work challenge for {ip} ({why})");
+        ctx.state.insert(QuietEvent);
+        self.challenge_event(ctx, ip, "edge.challenge", why);
+        Some(challenge::page(
+            &signer.challenge(ip, now_s),
+            &next,
+            cfg.difficulty,
+            &ctx.request_id,
+        ))
+    }
+
+    fn challenge_event(&self, ctx: &RequestContext, ip: IpAddr, kind: &'static str, why: &str) {
+        if let Some(suppressed) = self.edge.challenged.admit() {
+            let mut e = Event::new(kind, Severity::Notice).message(format!("{ip}: {why}"));
+            e.client_ip = Some(ip);
+            e.site = Some(ctx.site.name.clone());
+            e.request_id = Some(ctx.request_id().to_string());
+            e.data = serde_json::json!({ "suppressed_since_last": suppressed });
+            self.edge.events.emit(e);
+        }
+    }
+}
+
 fn needs_body(m: &Option<MarkedRoute>) -> bool {
     m.as_ref().is_some_and(|m| !m.body.is_empty())
 }
@@ -774,15 +979,25 @@ impl Stage for EdgeStage {
         }
         let class = active.class(ctx, req);
         if active.config.limits.is_empty() {
-            return Decision::Continue;
+            return match self.challenge(&active, ctx, req, ip, class) {
+                Some(r) => Decision::Respond(r),
+                None => Decision::Continue,
+            };
         }
         match self.edge.live_cluster() {
-            None => match self.limit_here(&active, ctx, ip, class) {
+            None => match self
+                .limit_here(&active, ctx, ip, class)
+                .or_else(|| self.challenge(&active, ctx, req, ip, class))
+            {
                 Some(r) => Decision::Respond(r),
                 None => Decision::Continue,
             },
             Some(cl) => Decision::wait(async move {
-                match self.limit_shared(&cl, &active, ctx, ip, class).await {
+                let r = match self.limit_shared(&cl, &active, ctx, ip, class).await {
+                    Some(r) => Some(r),
+                    None => self.challenge(&active, ctx, req, ip, class),
+                };
+                match r {
                     Some(r) => Decision::Respond(r),
                     None => Decision::Continue,
                 }
@@ -898,6 +1113,7 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
     let mut from_db: Vec<Ban> = Vec::new();
     let mut from_redis: Vec<Ban> = Vec::new();
     let mut local: Vec<Ban> = Vec::new();
+    let mut secret_shared = false;
     loop {
         let poll = match edge.upgrade() {
             Some(e) => e
@@ -951,6 +1167,18 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
                 let up = c.ensure().await;
                 if !up {
                     edge.cluster_failed("cannot connect");
+                } else if !secret_shared {
+                    // Every node signs challenges and passes with the
+                    // same secret, so a pass from one is good on all.
+                    let mine: String = rand::random::<[u8; 32]>()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    if let Ok(secret) = c.shared_secret(&mine).await {
+                        edge.signer
+                            .store(Arc::new(challenge::Signer::new(secret.as_bytes())));
+                        secret_shared = true;
+                    }
                 }
                 up
             }
@@ -1112,6 +1340,11 @@ fn sweep(edge: &Arc<Edge>, active: &Arc<Active>) {
         .max()
         .unwrap_or(Duration::from_secs(60));
     edge.jails.sweep(longest, Instant::now());
+    {
+        let now = Instant::now();
+        let mut s = edge.suspicious.lock().unwrap_or_else(|e| e.into_inner());
+        s.retain(|_, x| x.until > now);
+    }
     edge.bans.expire(bans::now_ms());
     for (_, l) in &active.limiters {
         l.retain_recent();

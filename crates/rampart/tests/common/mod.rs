@@ -256,7 +256,7 @@ async fn store_answer(
 #[derive(Debug)]
 pub struct AnyCert {
     pub seen: Mutex<Option<CertificateDer<'static>>>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
+    pub provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
 impl ServerCertVerifier for AnyCert {
