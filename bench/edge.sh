@@ -6,8 +6,8 @@
 #    keep-alive, a 2 KiB page from an nginx backend) through nginx as a
 #    plain TLS proxy (the peer), Rampart without [edge], and Rampart with
 #    [edge] on: connection cap, allow and deny lists (1,000 entries each),
-#    every jail, and rate limits checked on every request (set high enough
-#    that none refuses). Goal: edge/plain >= 0.95 in req/s.
+#    every jail, and rate limits and the per-connection budget checked on
+#    every request (set high enough that none refuses). Goal: edge/plain >= 0.95 in req/s.
 # 2. Flood: Rampart with [edge] limits of 600/min per address; wrk floods
 #    from 127.0.0.1 with 64 connections while a customer at 127.0.0.2
 #    asks for the page every 100 ms (curl --interface). Goal: the
@@ -122,6 +122,7 @@ CONF
 }
 PLAIN=$(start_rampart plain "")
 EDGE=$(start_rampart edge "[edge]
+connection_rate = { per_second = 100000000, burst = 100000000 }
 allow_file = \"$WORK/allow.txt\"
 deny_file = \"$WORK/deny.txt\"
 [edge.limits]

@@ -1486,3 +1486,84 @@ async fn one_connection_over_its_request_budget_is_answered_429_and_closed() {
         200
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_many_addresses_is_limited_while_a_customer_is_served() {
+    use hyper_util::rt::TokioIo;
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Rampart::start(
+        dir.path(),
+        &edge_config(
+            store.addr,
+            "[edge.limits]\nall = { per_minute = 120, burst = 10 }\n",
+            "",
+        ),
+    );
+    // 40 addresses, 40 requests each on a keep-alive connection, all at
+    // once: 1,600 requests, bounded.
+    let https = gw.https;
+    let mut flood = Vec::new();
+    for i in 1..=40u8 {
+        flood.push(tokio::spawn(async move {
+            let src = format!("127.0.10.{i}").parse().unwrap();
+            let (mut ok, mut limited) = (0u32, 0u32);
+            let Ok(tls) = tls_connect_from(https, src).await else {
+                return (ok, limited);
+            };
+            let Ok((mut send, conn)) =
+                hyper::client::conn::http1::handshake(TokioIo::new(tls)).await
+            else {
+                return (ok, limited);
+            };
+            tokio::spawn(conn);
+            for _ in 0..40 {
+                if send.ready().await.is_err() {
+                    break;
+                }
+                let req = Request::get("/flood")
+                    .header("host", "localhost")
+                    .body(empty())
+                    .unwrap();
+                match send.send_request(req).await {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    Ok(r) if r.status() == 429 => limited += 1,
+                    _ => break,
+                }
+            }
+            (ok, limited)
+        }));
+    }
+    // Meanwhile a customer browses at a human pace (a page every 700 ms,
+    // within the limit of 2 a second) from its own address.
+    let mut served = 0;
+    let mut asked = 0;
+    while flood.iter().any(|f| !f.is_finished()) || asked < 8 {
+        asked += 1;
+        if let Ok(r) = get_from(gw.https, "127.0.0.90", "/customer").await {
+            if r.status() == 200 {
+                served += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        if asked > 60 {
+            break;
+        }
+    }
+    let (mut ok, mut limited) = (0, 0);
+    for f in flood {
+        let (o, l) = f.await.unwrap();
+        ok += o;
+        limited += l;
+    }
+    eprintln!("flood: {ok} served, {limited} limited; customer: {served}/{asked} served");
+    assert!(ok + limited >= 1500, "the flood ran: {ok} + {limited}");
+    assert!(
+        ok <= 40 * 12,
+        "each flooding address gets about its burst: {ok}"
+    );
+    assert!(
+        served * 100 >= asked * 99,
+        "the customer's success rate stays at or above 99%: {served}/{asked}"
+    );
+}

@@ -8,11 +8,14 @@ use std::time::SystemTime;
 
 use ipnet::IpNet;
 
-/// A set of addresses and networks.
+/// A set of addresses and networks. Networks are kept by prefix length,
+/// each length a hash set of network addresses, so a lookup costs one
+/// hash probe per distinct prefix length, not one comparison per entry.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NetSet {
     hosts: HashSet<IpAddr>,
-    nets: Vec<IpNet>,
+    /// (prefix length, IPv6?) -> network addresses.
+    nets: Vec<(u8, bool, HashSet<IpAddr>)>,
 }
 
 impl NetSet {
@@ -24,17 +27,43 @@ impl NetSet {
 
     pub fn extend(&mut self, items: impl IntoIterator<Item = IpNet>) {
         for n in items {
+            let n = n.trunc();
             if n.prefix_len() == n.max_prefix_len() {
                 self.hosts.insert(n.addr());
-            } else {
-                self.nets.push(n);
+                continue;
+            }
+            let v6 = matches!(n, IpNet::V6(_));
+            match self
+                .nets
+                .iter_mut()
+                .find(|(len, is6, _)| *len == n.prefix_len() && *is6 == v6)
+            {
+                Some((_, _, set)) => {
+                    set.insert(n.network());
+                }
+                None => self
+                    .nets
+                    .push((n.prefix_len(), v6, HashSet::from([n.network()]))),
             }
         }
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.hosts.contains(&ip) || self.nets.iter().any(|n| n.contains(&ip))
+        if self.hosts.contains(&ip) {
+            return true;
+        }
+        let v6 = ip.is_ipv6();
+        self.nets.iter().any(|(len, is6, set)| {
+            *is6 == v6
+                && IpNet::new(ip, *len)
+                    .map(|n| set.contains(&n.network()))
+                    .unwrap_or(false)
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.nets.is_empty()
     }
 }
 

@@ -929,7 +929,7 @@ impl Stage for EdgeStage {
         };
         let peer = canonical(ctx.client_addr.ip());
         let ip = canonical(crate::headers::client_ip(peer, &req.headers, &self.trusted));
-        let allowed = active.allow.contains(ip);
+        let allowed = !active.allow.is_empty() && active.allow.contains(ip);
         let (login, payment) = match &ctx.site.platform {
             Some(p) => {
                 let (m, path, q) = (
@@ -955,7 +955,8 @@ impl Stage for EdgeStage {
             return Decision::Continue;
         }
         let now = bans::now_ms();
-        let refusal = if active.deny.contains(ip) {
+        // The peer itself was checked against the deny list at accept.
+        let refusal = if ip != peer && active.deny.contains(ip) {
             Some(Refusal::Denied)
         } else {
             self.edge
