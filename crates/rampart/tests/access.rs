@@ -59,25 +59,6 @@ fn totp(secret: &str, offset: i64) -> String {
 // ---------------------------------------------------------------------------
 // A browser: cookies, forms.
 
-fn form_encode(fields: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 struct Browser {
     addr: SocketAddr,
     jar: BTreeMap<String, String>,

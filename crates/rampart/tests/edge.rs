@@ -522,25 +522,6 @@ struct Shopper {
     jar: std::collections::BTreeMap<String, String>,
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 impl Shopper {
     fn new(addr: SocketAddr, src: &str) -> Shopper {
         Shopper {
@@ -601,7 +582,7 @@ impl Shopper {
         path: &str,
         fields: &[(&str, &str)],
     ) -> std::io::Result<Response<Bytes>> {
-        self.send("POST", path, Some(form(fields))).await
+        self.send("POST", path, Some(form_encode(fields))).await
     }
 
     async fn failed_login(&mut self, email: &str) -> std::io::Result<Response<Bytes>> {

@@ -111,50 +111,30 @@ pub async fn put(
     let offenses = old.as_ref().map_or(0, |b| b.offenses) + 1;
     let duration = ban_duration(base_ms, escalation, max_ms, offenses);
     let until = now.saturating_add(duration);
-    let ban = match old {
-        Some(b) if b.until_ms >= until => b,
-        Some(_) => {
-            sqlx::query(
-                "UPDATE edge_bans SET reason = $2, source = $3, created_ms = $4, until_ms = $5, offenses = $6 WHERE target = $1",
-            )
-            .bind(target)
-            .bind(reason)
-            .bind(source)
-            .bind(now)
-            .bind(until)
-            .bind(offenses)
-            .execute(&mut *tx)
-            .await?;
-            Ban {
-                target: target.into(),
-                reason: reason.into(),
-                source: source.into(),
-                created_ms: now,
-                until_ms: until,
-                offenses,
-            }
-        }
-        None => {
-            sqlx::query(
-                "INSERT INTO edge_bans (target, reason, source, created_ms, until_ms, offenses) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(target)
-            .bind(reason)
-            .bind(source)
-            .bind(now)
-            .bind(until)
-            .bind(offenses)
-            .execute(&mut *tx)
-            .await?;
-            Ban {
-                target: target.into(),
-                reason: reason.into(),
-                source: source.into(),
-                created_ms: now,
-                until_ms: until,
-                offenses,
-            }
-        }
+    if let Some(b) = old.as_ref().filter(|b| b.until_ms >= until) {
+        return Ok(b.clone());
+    }
+    let sql = if old.is_some() {
+        "UPDATE edge_bans SET reason = $2, source = $3, created_ms = $4, until_ms = $5, offenses = $6 WHERE target = $1"
+    } else {
+        "INSERT INTO edge_bans (target, reason, source, created_ms, until_ms, offenses) VALUES ($1, $2, $3, $4, $5, $6)"
+    };
+    sqlx::query(sql)
+        .bind(target)
+        .bind(reason)
+        .bind(source)
+        .bind(now)
+        .bind(until)
+        .bind(offenses)
+        .execute(&mut *tx)
+        .await?;
+    let ban = Ban {
+        target: target.into(),
+        reason: reason.into(),
+        source: source.into(),
+        created_ms: now,
+        until_ms: until,
+        offenses,
     };
     tx.commit().await?;
     Ok(ban)

@@ -544,7 +544,15 @@ impl Active {
     }
 
     /// The class of a request (other than `All`).
-    fn class(&self, ctx: &RequestContext, req: &request::Parts) -> Option<RouteClass> {
+    /// `on_login` and `on_payment`: the request is on a preset's login or
+    /// payment route (the stage has looked them up already).
+    fn class(
+        &self,
+        ctx: &RequestContext,
+        req: &request::Parts,
+        on_login: bool,
+        on_payment: bool,
+    ) -> Option<RouteClass> {
         let method = req.method.as_str();
         let path = req.uri.path();
         let query = req.uri.query().unwrap_or("");
@@ -556,15 +564,12 @@ impl Active {
                 .any(|(_, paths)| paths.iter().any(|p| path_matches(p, path)))
         };
         let preset = ctx.site.platform.as_ref();
-        if preset.is_some_and(|p| p.login_route(method, path, query).is_some())
-            || configured(RouteClass::Login)
-        {
+        if on_login || configured(RouteClass::Login) {
             return Some(RouteClass::Login);
         }
-        if preset.is_some_and(|p| {
-            p.checkout_route(method, path, query).is_some()
-                || p.payment_route(method, path, query).is_some()
-        }) || configured(RouteClass::Checkout)
+        if on_payment
+            || preset.is_some_and(|p| p.checkout_route(method, path, query).is_some())
+            || configured(RouteClass::Checkout)
         {
             return Some(RouteClass::Checkout);
         }
@@ -944,6 +949,7 @@ impl Stage for EdgeStage {
             }
             None => (None, None),
         };
+        let (on_login, on_payment) = (login.is_some(), payment.is_some());
         ctx.state.insert(EdgeRequest {
             ip,
             allowed,
@@ -978,7 +984,7 @@ impl Stage for EdgeStage {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             return Decision::Respond(resp);
         }
-        let class = active.class(ctx, req);
+        let class = active.class(ctx, req, on_login, on_payment);
         if active.config.limits.is_empty() {
             return match self.challenge(&active, ctx, req, ip, class) {
                 Some(r) => Decision::Respond(r),

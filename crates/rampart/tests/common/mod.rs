@@ -515,3 +515,23 @@ pub async fn get_from(addr: SocketAddr, src: &str, path: &str) -> std::io::Resul
         .unwrap();
     request_from(addr, src.parse().unwrap(), req).await
 }
+
+/// `application/x-www-form-urlencoded` for `fields` (RFC 3986 unreserved kept).
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
