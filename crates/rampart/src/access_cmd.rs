@@ -198,18 +198,24 @@ fn actor() -> String {
     format!("cli:{who}")
 }
 
-/// Opens the staff database; `create` makes the data directory when the
-/// default SQLite file is used.
-pub async fn open(db: &StaffDb, create: bool) -> Result<Auth, Failure> {
-    let located = StateLocation::resolve(db.state.config.as_deref(), db.state.data.as_deref())
-        .map_err(usage)?;
-    let url = db.database.clone().or_else(|| {
+/// Opens the database the gateways share: `--database URL`, else the
+/// configuration's `server.database`, else DATA_DIR/rampart.sqlite
+/// (`create` makes the data directory; without it a missing file is an
+/// error). Also returns the configuration, if one was found.
+pub async fn open_database(
+    state: &StateArgs,
+    database: Option<&str>,
+    create: bool,
+) -> Result<(Database, Option<gateway::Config>), Failure> {
+    let located =
+        StateLocation::resolve(state.config.as_deref(), state.data.as_deref()).map_err(usage)?;
+    let url = database.map(str::to_string).or_else(|| {
         located
             .config
             .as_ref()
             .and_then(|c| c.server.database.clone())
     });
-    let database = match url {
+    let db = match url {
         Some(url) => Database::connect(&url).await,
         None => {
             let dir = &located.data_dir;
@@ -227,6 +233,13 @@ pub async fn open(db: &StaffDb, create: bool) -> Result<Auth, Failure> {
         }
     }
     .map_err(usage)?;
+    Ok((db, located.config))
+}
+
+/// Opens the staff database; `create` makes the data directory when the
+/// default SQLite file is used.
+pub async fn open(db: &StaffDb, create: bool) -> Result<Auth, Failure> {
+    let (database, _) = open_database(&db.state, db.database.as_deref(), create).await?;
     Auth::open(database, Settings::default())
         .await
         .map_err(fail)

@@ -8,7 +8,6 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 use gateway::edge::bans;
-use gateway::StateLocation;
 use store::Database;
 
 use crate::{usage, Failure, StateArgs};
@@ -76,28 +75,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 /// The database, and the `[cluster]` Redis when the configuration has one.
 async fn open(db: &BanDb) -> Result<(Database, Option<gateway::config::ClusterConfig>), Failure> {
-    let located = StateLocation::resolve(db.state.config.as_deref(), db.state.data.as_deref())
-        .map_err(usage)?;
-    let url = db.database.clone().or_else(|| {
-        located
-            .config
-            .as_ref()
-            .and_then(|c| c.server.database.clone())
-    });
-    let database = match url {
-        Some(url) => Database::connect(&url).await,
-        None => {
-            let dir = &located.data_dir;
-            std::fs::create_dir_all(dir)
-                .map_err(|e| usage(format!("data directory {}: {e}", dir.display())))?;
-            Database::open_sqlite(&dir.join("rampart.sqlite")).await
-        }
-    }
-    .map_err(|e| Failure(1, e.to_string()))?;
+    let (database, config) =
+        crate::access_cmd::open_database(&db.state, db.database.as_deref(), true).await?;
     bans::migrate(&database)
         .await
         .map_err(|e| Failure(1, e.to_string()))?;
-    Ok((database, located.config.and_then(|c| c.cluster)))
+    Ok((database, config.and_then(|c| c.cluster)))
 }
 
 /// `1h`, `90s`, `15m`, `7d` as seconds.
