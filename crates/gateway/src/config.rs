@@ -27,6 +27,7 @@ pub use access::{ProtectConfig, StepUp};
 mod edge;
 pub use edge::{
     parse_net, ChallengeConfig, ClusterConfig, EdgeConfig, Jail, JailKind, Limit, RouteClass,
+    SiteLimits,
 };
 
 /// A configuration problem, with the place in the file when known.
@@ -103,6 +104,7 @@ struct FileSite {
     platform: Option<Spanned<String>>,
     #[serde(default)]
     protect: Vec<Spanned<access::FileProtect>>,
+    limits: Option<Spanned<edge::FileSiteLimits>>,
 }
 
 /// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
@@ -228,6 +230,8 @@ pub struct SiteConfig {
     pub platform: Option<crate::presets::Preset>,
     /// `[[site.protect]]`: areas behind Rampart's staff sign-in.
     pub protect: Vec<ProtectConfig>,
+    /// `[site.limits]`: the site's own rate limits and body timeouts.
+    pub limits: SiteLimits,
 }
 
 /// Whether the WAF blocks or only records.
@@ -532,6 +536,11 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 .into_iter()
                 .map(|p| self.protect(p))
                 .collect::<Result<Vec<_>, _>>()?;
+            let limits = site
+                .limits
+                .map(|l| self.site_limits(l, edge.is_some()))
+                .transpose()?
+                .unwrap_or_default();
             let default = match &site.default {
                 Some(d) if *d.get_ref() => {
                     if sites.iter().any(|s: &SiteConfig| s.default) {
@@ -554,6 +563,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 default,
                 platform,
                 protect,
+                limits,
             });
         }
         Ok(Config {
@@ -975,6 +985,69 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
         );
         assert!(s.headers.hsts && s.headers.nosniff);
         assert_eq!(c.server.max_header_count, 100);
+    }
+
+    #[test]
+    fn site_limits_and_custom_failure_rules_parse_and_bad_ones_are_refused() {
+        let text = format!(
+            "{}[edge]\nsession_cookies = [\"sid\", \"cart_*\"]\n\
+             [[edge.login]]\nmethod = \"post\"\npath = \"/signin\"\nstatus = [401]\n\
+             [[edge.payment]]\npath = \"/pay\"\nbody = [\"declined\"]\n\
+             [[site]]\nname = \"b\"\nhosts = [\"b.example\"]\nupstream = \"http://127.0.0.1:3001\"\n\
+             tls = {{ self_signed = true }}\n\
+             [site.limits]\nall = {{ per_minute = 90 }}\nbody_timeout_ms = 500\n",
+            GOOD.replace("[[site]]", "[[site]]\nname = \"a\"")
+        );
+        let c = parse(&text).unwrap();
+        let e = c.edge.as_ref().unwrap();
+        assert_eq!(e.login[0].route.method.as_deref(), Some("POST"));
+        assert_eq!(e.login[0].status, [401]);
+        assert_eq!(e.payment[0].body, ["declined"]);
+        assert_eq!(e.session_cookies.as_deref().unwrap(), ["sid", "cart_*"]);
+        assert_eq!(c.sites[0].limits, SiteLimits::default());
+        let b = &c.sites[1].limits;
+        assert_eq!(
+            b.rates,
+            [(
+                RouteClass::All,
+                Limit {
+                    per_minute: 90,
+                    burst: 15
+                }
+            )]
+        );
+        assert_eq!(b.body_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(b.body_min_rate, None);
+
+        for (bad, says) in [
+            ("[[edge.login]]\npath = \"/x\"\n", "say how a failure shows"),
+            (
+                "[[edge.login]]\npath = \"x\"\nstatus = [200]\n",
+                "starts with '/'",
+            ),
+            (
+                "[[edge.payment]]\npath = \"/p\"\nstatus = [99]\n",
+                "not an HTTP status",
+            ),
+            (
+                "[[edge.payment]]\npath = \"/p\"\nbody = [\"\"]\n",
+                "a marker is empty",
+            ),
+            ("session_cookies = [\"a b\"]\n", "not a cookie name"),
+        ] {
+            let e = parse(&format!("{GOOD}[edge]\n{bad}")).unwrap_err();
+            assert!(e.message.contains(says), "{bad}: {e}");
+        }
+        let e = parse(&format!(
+            "{GOOD}[site.limits]\nlogin = {{ per_minute = 5 }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("need the edge defenses"), "{e}");
+        let e = parse(&format!("{GOOD}[site.limits]\nbody_timeout_ms = 5\n")).unwrap_err();
+        assert!(e.message.contains("body_timeout_ms"), "{e}");
+        // Body timeouts alone do not need [edge].
+        let c = parse(&format!("{GOOD}[site.limits]\nbody_min_rate = 50\n")).unwrap();
+        assert_eq!(c.sites[0].limits.body_min_rate, Some(50));
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn get(name: &str) -> Option<Preset> {
         admin_paths: data.admin_paths,
         admin_exempt: data.admin_exempt,
         noisy_cookies: data.noisy_cookies,
+        session_cookies: data.session_cookies,
         noisy_args: data.noisy_args,
         checkout: data.checkout,
         login: data.login,
@@ -86,6 +87,8 @@ struct PresetFile {
     admin_exempt: Vec<String>,
     #[serde(default)]
     noisy_cookies: Vec<String>,
+    #[serde(default)]
+    session_cookies: Vec<String>,
     #[serde(default)]
     noisy_args: Vec<String>,
     #[serde(default)]
@@ -111,6 +114,9 @@ pub struct Preset {
     /// Cookie names (a trailing `*` is a prefix) the platform sets with
     /// values that look like attacks to the CRS.
     pub noisy_cookies: Vec<String>,
+    /// Cookie names (a trailing `*` is a prefix) that carry the store's
+    /// session (for counting declined payments per session).
+    pub session_cookies: Vec<String>,
     /// Argument names likewise.
     pub noisy_args: Vec<String>,
     pub checkout: Vec<CheckoutRoute>,
@@ -254,6 +260,52 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     path_segs.next().is_none()
 }
 
+/// Path patterns compiled once, for the checks made on every request:
+/// the same matches as [`path_matches`], with the patterns whose first
+/// segment is literal skipped unless the path's first segment is that
+/// literal (most paths are then decided by one comparison per pattern).
+#[derive(Debug, Clone, Default)]
+pub struct PathSet {
+    patterns: Vec<(Option<String>, String)>,
+}
+
+/// The first segment of a path or pattern (`"search"` of `/search/x?q`).
+fn first_segment(path: &str) -> Option<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    path.trim_end_matches('/').split('/').nth(1)
+}
+
+impl PathSet {
+    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> PathSet {
+        PathSet {
+            patterns: patterns
+                .into_iter()
+                .map(|p| {
+                    let literal = first_segment(p)
+                        .filter(|s| !s.contains('*'))
+                        .map(str::to_string);
+                    (literal, p.to_string())
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// True when one of the patterns matches `path`.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.patterns.is_empty() {
+            return false;
+        }
+        let first = first_segment(path);
+        self.patterns.iter().any(|(literal, pattern)| {
+            literal.as_deref().is_none_or(|l| first == Some(l)) && path_matches(pattern, path)
+        })
+    }
+}
+
 /// Matches `text` against `pattern`, where `*` matches any run of
 /// characters (case-sensitive, as URL paths and field names are).
 pub fn glob(pattern: &str, text: &str) -> bool {
@@ -311,6 +363,44 @@ mod tests {
     #[test]
     fn paths() {
         assert!(path_matches("/wp-admin/*", "/wp-admin/"));
+        // A compiled set decides as the patterns one by one do.
+        let patterns = [
+            "/wp-admin/*",
+            "/admin",
+            "/order/*/pay",
+            "/checkout",
+            "/admin*/*",
+            "/*",
+            "/",
+            "/a/*/b*/*",
+        ];
+        let set_of = |p: &str| PathSet::new([p]);
+        for path in [
+            "/",
+            "",
+            "/wp-admin",
+            "/wp-admin/x",
+            "/admin/",
+            "/admin/orders",
+            "/order/1/pay",
+            "/checkout?x=1",
+            "/admin4f/i.php",
+            "/a/q/bee/c",
+            "/a/q/c",
+            "/x#frag",
+            "/search/",
+        ] {
+            for p in patterns {
+                assert_eq!(set_of(p).matches(path), path_matches(p, path), "{p} {path}");
+            }
+            let all = PathSet::new(patterns);
+            assert_eq!(
+                all.matches(path),
+                patterns.iter().any(|p| path_matches(p, path)),
+                "{path}"
+            );
+        }
+        assert!(!PathSet::default().matches("/"));
         assert!(path_matches("/wp-admin/*", "/wp-admin"));
         assert!(path_matches("/wp-admin/*", "/wp-admin/post.php"));
         assert!(path_matches("/wp-admin/*", "/wp-admin/a/b"));

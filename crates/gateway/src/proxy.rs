@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::{PathAndQuery, Scheme};
@@ -301,11 +301,19 @@ fn emit_request_event(
     shared.emit(e);
 }
 
-fn slow_body(rt: &Runtime) -> String {
+/// The slow-POST bounds for a site: `[site.limits]`, else `[server]`.
+fn body_bounds(rt: &Runtime, site: &Site) -> (Duration, u64) {
+    let l = &site.config.limits;
+    (
+        l.body_timeout.unwrap_or(rt.server.body_timeout),
+        l.body_min_rate.unwrap_or(rt.server.body_min_rate),
+    )
+}
+
+fn slow_body((timeout, rate): (Duration, u64)) -> String {
     format!(
-        "request body sent too slowly (under {} bytes a second after {} ms)",
-        rt.server.body_min_rate,
-        rt.server.body_timeout.as_millis()
+        "request body sent too slowly (under {rate} bytes a second after {} ms)",
+        timeout.as_millis()
     )
 }
 
@@ -457,7 +465,8 @@ pub(crate) async fn handle(
         if let Some(n) = &need {
             served = n.stages.clone();
         }
-        let mut guard = body::SlowGuard::new(rt.server.body_timeout, rt.server.body_min_rate);
+        let (timeout, rate) = body_bounds(&rt, &site);
+        let mut guard = body::SlowGuard::new(timeout, rate);
         match need {
             None => GatewayBody::request(incoming, Some(cap), guard),
             Some(need) => {
@@ -472,7 +481,7 @@ pub(crate) async fn handle(
                         return Ok(answer(StatusCode::BAD_REQUEST, why, &mut ctx));
                     }
                     Err(BodyError::TooSlow) => {
-                        let why = slow_body(&rt);
+                        let why = slow_body(body_bounds(&rt, &site));
                         return Ok(answer(StatusCode::REQUEST_TIMEOUT, why, &mut ctx));
                     }
                     Ok(Buffered::Complete(bytes)) => {
@@ -553,7 +562,7 @@ pub(crate) async fn handle(
             if body::is_too_slow(&e) {
                 return Ok(answer(
                     StatusCode::REQUEST_TIMEOUT,
-                    slow_body(&rt),
+                    slow_body(body_bounds(&rt, &site)),
                     &mut ctx,
                 ));
             }

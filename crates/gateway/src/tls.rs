@@ -361,6 +361,7 @@ mod tests {
             default: false,
             platform: None,
             protect: Vec::new(),
+            limits: Default::default(),
         }
     }
 

@@ -1545,3 +1545,193 @@ async fn a_flood_from_many_addresses_is_limited_while_a_customer_is_served() {
         "the customer's success rate stays at or above 99%: {served}/{asked}"
     );
 }
+
+/// `POST /echo` to `host` from `src` with a 20-byte body sent as 10
+/// bytes, a pause of `pause`, and the other 10: the answer's status line.
+async fn post_with_pause(gw: &Rampart, src: &str, host: &str, pause: Duration) -> String {
+    let mut tls = tls_connect_from(gw.https, src.parse().unwrap())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(b"aaaaaaaaaa").await.unwrap();
+    tls.flush().await.unwrap();
+    tokio::time::sleep(pause).await;
+    // The gateway may have answered and closed already.
+    let _ = tls.write_all(b"bbbbbbbbbb").await;
+    let _ = tls.flush().await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_has_limits_of_its_own() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // "shop" keeps the [edge] limits; "outlet" has a tighter overall
+    // limit and a short body timeout of its own.
+    let sites = format!(
+        "\n[[site]]\nname = \"outlet\"\nhosts = [\"outlet.test\"]\n\
+         upstream = \"http://{}\"\ntls = {{ self_signed = true }}\n\
+         [site.limits]\nall = {{ per_minute = 60, burst = 3 }}\n\
+         body_timeout_ms = 300\nbody_min_rate = 1000\n",
+        store.addr
+    );
+    let edge = "[edge.limits]\nall = { per_minute = 600, burst = 50 }\n";
+    let cfg = edge_config(store.addr, edge, "") + &sites;
+    let gw = Rampart::start(dir.path(), &cfg);
+
+    let get = |host: &'static str| async move {
+        let req = Request::get("/")
+            .header("host", host)
+            .body(empty())
+            .unwrap();
+        request_from(gw.https, "127.0.0.80".parse().unwrap(), req)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let mut outlet = Vec::new();
+    for _ in 0..5 {
+        outlet.push(get("outlet.test").await);
+    }
+    assert_eq!(outlet, vec![200, 200, 200, 429, 429]);
+    // The same address is within the shared limit on the other site.
+    for _ in 0..5 {
+        assert_eq!(get("localhost").await, 200);
+    }
+    let limited = eventually_events(&gw, "edge.rate_limited", 5).await;
+    assert_eq!(limited[0]["site"], "outlet");
+    assert_eq!(limited[0]["data"]["site_limit"], true);
+
+    // A one-second pause in a 20-byte body: over the outlet's 300 ms,
+    // within the server's 20 s.
+    let pause = Duration::from_secs(1);
+    let line = post_with_pause(&gw, "127.0.0.81", "outlet.test", pause).await;
+    assert!(line.starts_with("HTTP/1.1 408"), "{line:?}");
+    let line = post_with_pause(&gw, "127.0.0.82", "localhost", pause).await;
+    assert!(line.starts_with("HTTP/1.1 200"), "{line:?}");
+
+    // Rate limits in [site.limits] need [edge].
+    let bad = config(store.addr, "[site.limits]\nlogin = { per_minute = 5 }\n");
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let (code, _, err) = run(&[
+        "config",
+        "check",
+        dir.path().join("bad.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("need the edge defenses"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_login_and_payment_rules_feed_the_jails_and_a_session_is_counted_across_addresses() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A store without a preset: the operator says where its login and
+    // payment are and how a failure shows (the test store echoes the
+    // form back, so the answer holds what the form said).
+    let edge = "session_cookies = [\"sid\"]\n\
+                [[edge.login]]\nmethod = \"POST\"\npath = \"/echo\"\nquery = [\"login=1\"]\n\
+                body = [\"password=wrong\"]\n\
+                [[edge.payment]]\nmethod = \"POST\"\npath = \"/echo\"\nquery = [\"pay=1\"]\n\
+                body = [\"result=declined\"]\n\
+                [edge.jails]\n\
+                login_failures = { threshold = 3, window_s = 60, ban_s = 60 }\n\
+                account_failures = { enabled = false }\n\
+                payment_declines = { threshold = 50, window_s = 60, ban_s = 60 }\n\
+                session_declines = { threshold = 3, window_s = 60, ban_s = 60 }\n\
+                [edge.challenge]\nsuspicious = false\n\
+                [edge.limits]\nall = { per_minute = 6000, burst = 500 }\n\
+                checkout = { per_minute = 6000, burst = 500 }\n\
+                login = { per_minute = 6000, burst = 500 }\n";
+    let gw = Rampart::start(dir.path(), &edge_config(store.addr, edge, ""));
+    let post = |src: &'static str, path: &'static str, form: String, cookie: &'static str| async move {
+        let req = Request::post(path)
+            .header("host", "localhost")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(body(form))
+            .unwrap();
+        request_from(gw.https, src.parse().unwrap(), req).await
+    };
+
+    // Successful logins are not counted; the third failure bans.
+    for _ in 0..4 {
+        let ok = form_encode(&[("email", "a@example.com"), ("password", "right")]);
+        assert_eq!(
+            post("127.0.0.90", "/echo?login=1", ok, "")
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    assert!(!refused(&gw, "127.0.0.90").await);
+    for _ in 0..3 {
+        let bad = form_encode(&[("email", "a@example.com"), ("password", "wrong")]);
+        assert_eq!(
+            post("127.0.0.90", "/echo?login=1", bad, "")
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    assert!(until_refused(&gw, "127.0.0.90", 5).await.is_some());
+
+    // Card testing from three addresses in one store session: each has
+    // one decline only (under payment_declines), the session has three.
+    // A customer with a declined card in another session is left alone.
+    let declined = || form_encode(&[("card", "tok_x"), ("result", "declined")]);
+    assert_eq!(
+        post("127.0.0.95", "/echo?pay=1", declined(), "sid=customer")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for src in ["127.0.0.91", "127.0.0.92", "127.0.0.93"] {
+        let r = post(
+            src,
+            "/echo?pay=1",
+            declined(),
+            "theme=dark; sid=carding-run",
+        )
+        .await;
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    for src in ["127.0.0.91", "127.0.0.92", "127.0.0.93"] {
+        assert!(until_refused(&gw, src, 5).await.is_some(), "{src}");
+    }
+    assert!(!refused(&gw, "127.0.0.95").await);
+    let bans = eventually_events(&gw, "edge.ban", 5).await;
+    let session_ban = bans
+        .iter()
+        .find(|e| e["data"]["source"] == "session_declines")
+        .unwrap_or_else(|| panic!("{bans:?}"));
+    // The event names the session by digest, never by its value.
+    let text = session_ban.to_string();
+    assert!(text.contains("session-"), "{text}");
+    assert!(!text.contains("carding-run"), "{text}");
+
+    // A rule that cannot recognise a failure is refused at load.
+    let bad = edge_config(store.addr, "[[edge.login]]\npath = \"/login\"\n", "");
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let (code, _, err) = run(&[
+        "config",
+        "check",
+        dir.path().join("bad.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("say how a failure shows"), "{err}");
+}

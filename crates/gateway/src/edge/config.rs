@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{ConfigError, Validator};
+use crate::presets::MarkedRoute;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,35 @@ pub(super) struct FileEdge {
     ban_poll_ms: Option<Spanned<u64>>,
     challenge: Option<FileChallenge>,
     connection_rate: Option<Spanned<FileConnectionRate>>,
+    #[serde(default)]
+    login: Vec<Spanned<MarkedRoute>>,
+    #[serde(default)]
+    payment: Vec<Spanned<MarkedRoute>>,
+    session_cookies: Option<Vec<Spanned<String>>>,
+}
+
+/// `[site.limits]`: a site's own rate limits and body timeouts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSiteLimits {
+    all: Option<Spanned<FileLimit>>,
+    login: Option<Spanned<FileLimit>>,
+    checkout: Option<Spanned<FileLimit>>,
+    search: Option<Spanned<FileLimit>>,
+    api: Option<Spanned<FileLimit>>,
+    body_timeout_ms: Option<Spanned<u64>>,
+    body_min_rate: Option<Spanned<u64>>,
+}
+
+/// The validated `[site.limits]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SiteLimits {
+    /// Rate limits that replace the `[edge.limits]` of the same class for
+    /// this site, counted in buckets of the site's own.
+    pub rates: Vec<(RouteClass, Limit)>,
+    /// Replace `[server] body_timeout_ms` and `body_min_rate`.
+    pub body_timeout: Option<Duration>,
+    pub body_min_rate: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +205,9 @@ pub enum JailKind {
     AccountFailures,
     /// Declined payments from one client address (card testing).
     PaymentDeclines,
+    /// Declined payments in one store session, from any address (card
+    /// testing spread over many addresses).
+    SessionDeclines,
     /// 404 answers from the store to one address (scanning).
     NotFound,
     /// Requests the WAF scored at or over `min_score`.
@@ -186,6 +219,7 @@ impl JailKind {
         JailKind::LoginFailures,
         JailKind::AccountFailures,
         JailKind::PaymentDeclines,
+        JailKind::SessionDeclines,
         JailKind::NotFound,
         JailKind::WafBlocks,
     ];
@@ -195,6 +229,7 @@ impl JailKind {
             JailKind::LoginFailures => "login_failures",
             JailKind::AccountFailures => "account_failures",
             JailKind::PaymentDeclines => "payment_declines",
+            JailKind::SessionDeclines => "session_declines",
             JailKind::NotFound => "not_found",
             JailKind::WafBlocks => "waf_blocks",
         }
@@ -210,6 +245,7 @@ impl JailKind {
             JailKind::LoginFailures => (10, 300, 900),
             JailKind::AccountFailures => (20, 900, 900),
             JailKind::PaymentDeclines => (4, 900, 3600),
+            JailKind::SessionDeclines => (6, 3600, 3600),
             JailKind::NotFound => (40, 60, 600),
             JailKind::WafBlocks => (8, 300, 1800),
         }
@@ -262,6 +298,14 @@ pub struct EdgeConfig {
     /// Requests one connection may send: (per second, burst). Over it,
     /// 429 and the connection is closed (HTTP/2 stream floods included).
     pub connection_rate: (u32, u32),
+    /// `[[edge.login]]`: login routes and failure markers of the
+    /// operator's own, checked before the platform preset's.
+    pub login: Vec<MarkedRoute>,
+    /// `[[edge.payment]]`: payment routes and decline markers likewise.
+    pub payment: Vec<MarkedRoute>,
+    /// Cookie names (a trailing `*` is a prefix) of the store's session,
+    /// for the `session_declines` jail; `None`: the preset's.
+    pub session_cookies: Option<Vec<String>>,
 }
 
 impl Default for EdgeConfig {
@@ -292,6 +336,9 @@ impl Default for EdgeConfig {
             ban_poll: Duration::from_millis(500),
             challenge: ChallengeConfig::default(),
             connection_rate: (100, 300),
+            login: Vec::new(),
+            payment: Vec::new(),
+            session_cookies: None,
         }
     }
 }
@@ -376,6 +423,109 @@ impl<F: Fn(Option<std::ops::Range<usize>>, String) -> ConfigError> Validator<'_,
         })
     }
 
+    fn limit(&self, l: &FileLimit) -> Result<Limit, ConfigError> {
+        let per_minute = *l.per_minute.get_ref();
+        if per_minute == 0 {
+            return self.err(
+                l.per_minute.span(),
+                "per_minute must be at least 1 (remove the limit to turn it off)",
+            );
+        }
+        let burst = match &l.burst {
+            Some(b) if *b.get_ref() == 0 => return self.err(b.span(), "burst must be at least 1"),
+            Some(b) => *b.get_ref(),
+            None => per_minute.div_ceil(6).max(1),
+        };
+        Ok(Limit { per_minute, burst })
+    }
+
+    /// `[site.limits]`; `edge_on`: whether `[edge]` is on (rate limits
+    /// need it).
+    pub(super) fn site_limits(
+        &self,
+        l: Spanned<FileSiteLimits>,
+        edge_on: bool,
+    ) -> Result<SiteLimits, ConfigError> {
+        let span = l.span();
+        let l = l.into_inner();
+        let mut out = SiteLimits::default();
+        for (class, limit) in [
+            (RouteClass::All, &l.all),
+            (RouteClass::Login, &l.login),
+            (RouteClass::Checkout, &l.checkout),
+            (RouteClass::Search, &l.search),
+            (RouteClass::Api, &l.api),
+        ] {
+            if let Some(limit) = limit {
+                out.rates.push((class, self.limit(limit.get_ref())?));
+            }
+        }
+        if !out.rates.is_empty() && !edge_on {
+            return self.err(
+                span,
+                "rate limits in [site.limits] need the edge defenses: add an [edge] table",
+            );
+        }
+        if let Some(t) = &l.body_timeout_ms {
+            if !(100..=3_600_000).contains(t.get_ref()) {
+                return self.err(t.span(), "body_timeout_ms must be between 100 and 3600000");
+            }
+            out.body_timeout = Some(Duration::from_millis(*t.get_ref()));
+        }
+        if let Some(r) = &l.body_min_rate {
+            if *r.get_ref() == 0 {
+                return self.err(
+                    r.span(),
+                    "body_min_rate must be at least 1 (bytes a second)",
+                );
+            }
+            out.body_min_rate = Some(*r.get_ref());
+        }
+        Ok(out)
+    }
+
+    /// `[[edge.login]]` or `[[edge.payment]]` (`what`).
+    fn marked_routes(
+        &self,
+        list: Vec<Spanned<MarkedRoute>>,
+        what: &str,
+    ) -> Result<Vec<MarkedRoute>, ConfigError> {
+        list.into_iter()
+            .map(|m| {
+                let span = m.span();
+                let mut r = m.into_inner();
+                if !r.route.path.starts_with('/') {
+                    return self.err(
+                        span,
+                        format!("[[edge.{what}]] path {:?}: a path starts with '/'", r.route.path),
+                    );
+                }
+                if let Some(method) = &mut r.route.method {
+                    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+                        return self.err(
+                            span,
+                            format!("[[edge.{what}]] method {method:?}: use a method like \"POST\""),
+                        );
+                    }
+                    method.make_ascii_uppercase();
+                }
+                if let Some(s) = r.status.iter().find(|s| !(100..=599).contains(*s)) {
+                    return self.err(span, format!("[[edge.{what}]] status {s}: not an HTTP status"));
+                }
+                if r.status.is_empty() && r.body.is_empty() && r.location.is_empty() {
+                    return self.err(
+                        span,
+                        format!("[[edge.{what}]] {}: say how a failure shows (status, body or location)", r.route.path),
+                    );
+                }
+                if r.body.iter().chain(&r.location).any(|m| m.is_empty()) {
+                    return self.err(span, format!("[[edge.{what}]] {}: a marker is empty", r.route.path));
+                }
+                Ok(r)
+            })
+            .collect()
+    }
+
     pub(super) fn edge(&self, e: FileEdge) -> Result<Option<EdgeConfig>, ConfigError> {
         if e.enabled == Some(false) {
             return Ok(None);
@@ -419,23 +569,9 @@ impl<F: Fn(Option<std::ops::Range<usize>>, String) -> ConfigError> Validator<'_,
                     ),
                 );
             };
-            let l = limit.get_ref();
-            let per_minute = *l.per_minute.get_ref();
-            if per_minute == 0 {
-                return self.err(
-                    l.per_minute.span(),
-                    "per_minute must be at least 1 (remove the limit to turn it off)",
-                );
-            }
-            let burst = match &l.burst {
-                Some(b) if *b.get_ref() == 0 => {
-                    return self.err(b.span(), "burst must be at least 1")
-                }
-                Some(b) => *b.get_ref(),
-                None => per_minute.div_ceil(6).max(1),
-            };
+            let l = self.limit(limit.get_ref())?;
             c.limits.retain(|(k, _)| *k != class);
-            c.limits.push((class, Limit { per_minute, burst }));
+            c.limits.push((class, l));
         }
         c.limits.sort_by_key(|(k, _)| *k);
         for (name, paths) in &e.routes {
@@ -544,6 +680,26 @@ impl<F: Fn(Option<std::ops::Range<usize>>, String) -> ConfigError> Validator<'_,
                 None => r.per_second.get_ref().saturating_mul(3),
             };
             c.connection_rate = (*r.per_second.get_ref(), burst);
+        }
+        c.login = self.marked_routes(e.login, "login")?;
+        c.payment = self.marked_routes(e.payment, "payment")?;
+        if let Some(list) = e.session_cookies {
+            let mut names = Vec::new();
+            for n in list {
+                let ok = !n.get_ref().is_empty()
+                    && n.get_ref()
+                        .trim_end_matches('*')
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}*".contains(&b));
+                if !ok {
+                    return self.err(
+                        n.span(),
+                        format!("session_cookies: {:?} is not a cookie name (a trailing '*' matches a prefix)", n.get_ref()),
+                    );
+                }
+                names.push(n.into_inner());
+            }
+            c.session_cookies = Some(names);
         }
         if let Some(ch) = e.challenge {
             let paths = |list: &[Spanned<String>]| -> Result<Vec<String>, ConfigError> {

@@ -35,12 +35,12 @@ use ipnet::IpNet;
 use ops::{Action, Event, EventBus, Severity};
 use tokio::sync::mpsc;
 
-use crate::config::{ClusterConfig, Config, EdgeConfig, Jail, JailKind, RouteClass};
+use crate::config::{ClusterConfig, Config, EdgeConfig, Jail, JailKind, Limit, RouteClass};
 use crate::metrics::Sampler;
 use crate::pipeline::{
     BodyInspection, BufferedBody, Decision, OverLimit, Pipeline, QuietEvent, RequestContext, Stage,
 };
-use crate::presets::{path_matches, MarkedRoute};
+use crate::presets::{MarkedRoute, PathSet};
 
 use bans::{Ban, BanBook};
 use cluster::Cluster;
@@ -113,8 +113,60 @@ struct Active {
     deny: NetSet,
     allow_file: Option<ListFile>,
     deny_file: Option<ListFile>,
-    limiters: Vec<(RouteClass, Arc<DefaultKeyedRateLimiter<IpAddr>>)>,
+    limiters: Vec<Limiter>,
     clock: DefaultClock,
+    paths: Paths,
+}
+
+/// The path patterns the edge checks on every request, compiled.
+struct Paths {
+    /// Per route class (`[edge.routes]`, and the common search and API
+    /// roots).
+    login: PathSet,
+    checkout: PathSet,
+    search: PathSet,
+    api: PathSet,
+    /// `[edge.challenge] paths`, and what is never challenged (the API
+    /// roots and `exempt`).
+    challenged: PathSet,
+    exempt: PathSet,
+}
+
+impl Paths {
+    fn new(c: &EdgeConfig) -> Paths {
+        let routes = |class: RouteClass, common: &'static [&'static str]| {
+            let own = c
+                .routes
+                .iter()
+                .filter(move |(k, _)| *k == class)
+                .flat_map(|(_, paths)| paths.iter().map(String::as_str));
+            PathSet::new(common.iter().copied().chain(own))
+        };
+        Paths {
+            login: routes(RouteClass::Login, &[]),
+            checkout: routes(RouteClass::Checkout, &[]),
+            search: routes(RouteClass::Search, SEARCH_PATHS),
+            api: routes(RouteClass::Api, API_PATHS),
+            challenged: PathSet::new(c.challenge.paths.iter().map(String::as_str)),
+            exempt: PathSet::new(
+                API_PATHS
+                    .iter()
+                    .copied()
+                    .chain(c.challenge.exempt.iter().map(String::as_str)),
+            ),
+        }
+    }
+}
+
+/// The node's buckets for one rate limit.
+#[derive(Clone)]
+struct Limiter {
+    /// The site whose own limit this is (`[site.limits]`); `None` for
+    /// `[edge.limits]`, which every other site shares.
+    site: Option<String>,
+    class: RouteClass,
+    limit: Limit,
+    buckets: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 /// A ban for the background writer to store.
@@ -208,28 +260,38 @@ impl Edge {
         let old = self.active.load_full();
         let allow_file = c.allow_file.as_deref().map(ListFile::read).transpose()?;
         let deny_file = c.deny_file.as_deref().map(ListFile::read).transpose()?;
-        let limiters = c
-            .limits
-            .iter()
-            .map(|(class, limit)| {
-                let reuse = old.as_ref().and_then(|o| {
-                    let same = o
-                        .config
-                        .limits
+        let wanted =
+            c.limits
+                .iter()
+                .map(|(k, l)| (None, *k, *l))
+                .chain(config.sites.iter().flat_map(|site| {
+                    site.limits
+                        .rates
                         .iter()
-                        .any(|(k, l)| k == class && l == limit);
-                    same.then(|| o.limiters.iter().find(|(k, _)| k == class))
-                        .flatten()
-                        .map(|(_, l)| l.clone())
+                        .map(|(k, l)| (Some(site.name.clone()), *k, *l))
+                }));
+        let limiters = wanted
+            .map(|(site, class, limit)| {
+                // Unchanged limits keep their buckets across a reload.
+                let reuse = old.as_ref().and_then(|o| {
+                    o.limiters
+                        .iter()
+                        .find(|l| l.site == site && l.class == class && l.limit == limit)
+                        .map(|l| l.buckets.clone())
                 });
-                let limiter = reuse.unwrap_or_else(|| {
+                let buckets = reuse.unwrap_or_else(|| {
                     let per = NonZeroU32::new(limit.per_minute).unwrap_or(NonZeroU32::MIN);
                     let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
                     Arc::new(RateLimiter::keyed(
                         Quota::per_minute(per).allow_burst(burst),
                     ))
                 });
-                (*class, limiter)
+                Limiter {
+                    site,
+                    class,
+                    limit,
+                    buckets,
+                }
             })
             .collect();
         self.active.store(Some(Arc::new(Active::new(
@@ -462,6 +524,9 @@ impl Edge {
 
     fn suspicion(&self, ip: IpAddr) -> Option<Suspicion> {
         let s = self.suspicious.lock().unwrap_or_else(|e| e.into_inner());
+        if s.is_empty() {
+            return None;
+        }
         s.get(&ip).filter(|x| x.until > Instant::now()).cloned()
     }
 
@@ -498,11 +563,15 @@ fn reason(jail: &Jail, key: &str, who: &str) -> String {
         JailKind::LoginFailures => "failed logins",
         JailKind::AccountFailures => "failed logins for one account",
         JailKind::PaymentDeclines => "declined payments",
+        JailKind::SessionDeclines => "declined payments in one store session",
         JailKind::NotFound => "404 answers",
         JailKind::WafBlocks => "requests blocked by the WAF",
     };
     let window = jail.window.as_secs();
-    if jail.kind == JailKind::AccountFailures {
+    if matches!(
+        jail.kind,
+        JailKind::AccountFailures | JailKind::SessionDeclines
+    ) {
         format!(
             "{}: {} {what} ({key:?}) within {window} s, {who} among them",
             jail.kind.as_str(),
@@ -522,7 +591,7 @@ impl Active {
         config: EdgeConfig,
         allow_file: Option<ListFile>,
         deny_file: Option<ListFile>,
-        limiters: Vec<(RouteClass, Arc<DefaultKeyedRateLimiter<IpAddr>>)>,
+        limiters: Vec<Limiter>,
     ) -> Active {
         let mut allow = NetSet::new(config.allow.iter().copied());
         if let Some(f) = &allow_file {
@@ -533,6 +602,7 @@ impl Active {
             deny.extend(f.entries.iter().copied());
         }
         Active {
+            paths: Paths::new(&config),
             config,
             allow,
             deny,
@@ -556,27 +626,20 @@ impl Active {
         let method = req.method.as_str();
         let path = req.uri.path();
         let query = req.uri.query().unwrap_or("");
-        let configured = |class: RouteClass| {
-            self.config
-                .routes
-                .iter()
-                .filter(|(k, _)| *k == class)
-                .any(|(_, paths)| paths.iter().any(|p| path_matches(p, path)))
-        };
         let preset = ctx.site.platform.as_ref();
-        if on_login || configured(RouteClass::Login) {
+        if on_login || self.paths.login.matches(path) {
             return Some(RouteClass::Login);
         }
         if on_payment
             || preset.is_some_and(|p| p.checkout_route(method, path, query).is_some())
-            || configured(RouteClass::Checkout)
+            || self.paths.checkout.matches(path)
         {
             return Some(RouteClass::Checkout);
         }
-        if SEARCH_PATHS.iter().any(|p| path_matches(p, path)) || configured(RouteClass::Search) {
+        if self.paths.search.matches(path) {
             return Some(RouteClass::Search);
         }
-        if API_PATHS.iter().any(|p| path_matches(p, path)) || configured(RouteClass::Api) {
+        if self.paths.api.matches(path) {
             return Some(RouteClass::Api);
         }
         None
@@ -591,6 +654,8 @@ pub(crate) struct EdgeRequest {
     login: Option<MarkedRoute>,
     payment: Option<MarkedRoute>,
     account: Option<String>,
+    /// The store session of a payment (`site:digest`, never the value).
+    session: Option<String>,
 }
 
 /// The edge's request-time stage; first in the pipeline.
@@ -627,6 +692,21 @@ fn refuse(
 }
 
 impl EdgeStage {
+    /// The limits that apply to a request of `class` on `site`: the
+    /// overall one, then the class's; the site's own where it has one.
+    fn limits_for<'a>(
+        active: &'a Active,
+        site: &str,
+        class: Option<RouteClass>,
+    ) -> [Option<&'a Limiter>; 2] {
+        let pick = |k: RouteClass| {
+            let mut of_class = active.limiters.iter().filter(move |l| l.class == k);
+            let own = of_class.clone().find(|l| l.site.as_deref() == Some(site));
+            own.or_else(|| of_class.find(|l| l.site.is_none()))
+        };
+        [pick(RouteClass::All), class.and_then(pick)]
+    }
+
     /// The node's own buckets (alone, or when Redis does not answer).
     fn limit_here(
         &self,
@@ -635,16 +715,12 @@ impl EdgeStage {
         ip: IpAddr,
         class: Option<RouteClass>,
     ) -> Option<Response<Bytes>> {
-        for (k, limiter) in &active.limiters {
-            if *k != RouteClass::All && Some(*k) != class {
-                continue;
-            }
-            if let Err(not_until) = limiter.check_key(&ip) {
-                let wait = not_until.wait_time_from(active.clock.now());
-                return Some(self.limited(active, ctx, ip, *k, wait));
-            }
-        }
-        None
+        let limits = Self::limits_for(active, &ctx.site.name, class);
+        let hit = limits.into_iter().flatten().find_map(|l| {
+            let not_until = l.buckets.check_key(&ip).err()?;
+            Some((l, not_until.wait_time_from(active.clock.now())))
+        });
+        hit.map(|(l, wait)| self.limited(ctx, ip, l, wait))
     }
 
     /// The buckets shared through Redis; the node's own when it fails.
@@ -657,14 +733,15 @@ impl EdgeStage {
         class: Option<RouteClass>,
     ) -> Option<Response<Bytes>> {
         let who = ip.to_string();
-        for (k, l) in &active.config.limits {
-            if *k != RouteClass::All && Some(*k) != class {
-                continue;
-            }
-            let key = cl.key(&["rl", k.as_str(), &who]);
-            match cl.limit(&key, l.per_minute, l.burst).await {
+        let limits = Self::limits_for(active, &ctx.site.name, class);
+        for l in limits.into_iter().flatten() {
+            let key = match &l.site {
+                None => cl.key(&["rl", l.class.as_str(), &who]),
+                Some(site) => cl.key(&["rl", "site", site, l.class.as_str(), &who]),
+            };
+            match cl.limit(&key, l.limit.per_minute, l.limit.burst).await {
                 Ok(None) => {}
-                Ok(Some(wait)) => return Some(self.limited(active, ctx, ip, *k, wait)),
+                Ok(Some(wait)) => return Some(self.limited(ctx, ip, l, wait)),
                 Err(e) => {
                     self.edge.cluster_failed(&e);
                     return self.limit_here(active, ctx, ip, class);
@@ -674,26 +751,22 @@ impl EdgeStage {
         None
     }
 
-    /// The 429 for a request over the `k` limit, and its sampled event.
+    /// The 429 for a request over the limit `l`, and its sampled event.
     fn limited(
         &self,
-        active: &Active,
         ctx: &mut RequestContext,
         ip: IpAddr,
-        k: RouteClass,
+        l: &Limiter,
         wait: Duration,
     ) -> Response<Bytes> {
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let k = l.class;
         ctx.findings.action = Some(Action::Block);
         ctx.findings.message = format!(
-            "edge: rate limit {} ({}/min) exceeded by {ip}",
+            "edge: rate limit {}{} ({}/min) exceeded by {ip}",
             k.as_str(),
-            active
-                .config
-                .limits
-                .iter()
-                .find(|(c, _)| *c == k)
-                .map_or(0, |(_, l)| l.per_minute)
+            if l.site.is_some() { " of the site" } else { "" },
+            l.limit.per_minute
         );
         if let Some(suppressed) = self.edge.limited.admit() {
             let mut e = Event::new("edge.rate_limited", Severity::Notice)
@@ -705,6 +778,7 @@ impl EdgeStage {
             e.request_id = Some(ctx.request_id().to_string());
             e.data = serde_json::json!({
                 "class": k.as_str(),
+                "site_limit": l.site.is_some(),
                 "retry_after_s": secs,
                 "suppressed_since_last": suppressed,
             });
@@ -747,6 +821,10 @@ impl EdgeStage {
             if m.failed(status, location, body) {
                 self.edge
                     .offend(active, JailKind::PaymentDeclines, &ip.to_string(), ip);
+                if let Some(session) = &req.session {
+                    self.edge
+                        .offend(active, JailKind::SessionDeclines, session, ip);
+                }
             }
         }
     }
@@ -824,22 +902,12 @@ impl EdgeStage {
         if passed || class == Some(RouteClass::Api) {
             return None;
         }
-        if API_PATHS
-            .iter()
-            .chain(
-                cfg.exempt
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .iter(),
-            )
-            .any(|p| path_matches(p, path))
-        {
+        if active.paths.exempt.matches(path) {
             return None;
         }
         let why = if cfg.under_attack {
             "under attack mode"
-        } else if cfg.paths.iter().any(|p| path_matches(p, path)) {
+        } else if active.paths.challenged.matches(path) {
             "challenged path"
         } else if let Some(why) = cfg.suspicious.then(|| self.edge.suspicion(ip)).flatten() {
             // Not solving it is one more offence for the jail that made
@@ -876,6 +944,35 @@ impl EdgeStage {
             self.edge.events.emit(e);
         }
     }
+}
+
+/// The key of the store session a request carries: the site and a
+/// digest of the first session cookie's value (the value itself is a
+/// credential and never leaves the request).
+fn session_key(site: &str, headers: &http::HeaderMap, names: &[String]) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let value = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| {
+            !value.is_empty()
+                && names.iter().any(|n| match n.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == n,
+                })
+        })
+        .map(|(_, v)| v)?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    let hex: String = digest.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("{site}:session-{hex}"))
 }
 
 fn needs_body(m: &Option<MarkedRoute>) -> bool {
@@ -935,20 +1032,34 @@ impl Stage for EdgeStage {
         let peer = canonical(ctx.client_addr.ip());
         let ip = canonical(crate::headers::client_ip(peer, &req.headers, &self.trusted));
         let allowed = !active.allow.is_empty() && active.allow.contains(ip);
-        let (login, payment) = match &ctx.site.platform {
-            Some(p) => {
-                let (m, path, q) = (
-                    req.method.as_str(),
-                    req.uri.path(),
-                    req.uri.query().unwrap_or(""),
-                );
-                (
-                    p.login_route(m, path, q).cloned(),
-                    p.payment_route(m, path, q).cloned(),
-                )
-            }
-            None => (None, None),
+        let (login, payment) = {
+            let (m, path, q) = (
+                req.method.as_str(),
+                req.uri.path(),
+                req.uri.query().unwrap_or(""),
+            );
+            let preset = ctx.site.platform.as_ref();
+            let own = |list: &[MarkedRoute]| -> Option<MarkedRoute> {
+                list.iter().find(|r| r.route.applies(m, path, q)).cloned()
+            };
+            (
+                own(&active.config.login)
+                    .or_else(|| preset.and_then(|p| p.login_route(m, path, q)).cloned()),
+                own(&active.config.payment)
+                    .or_else(|| preset.and_then(|p| p.payment_route(m, path, q)).cloned()),
+            )
         };
+        let session = payment.as_ref().and_then(|_| {
+            let names = match &active.config.session_cookies {
+                Some(n) => n.as_slice(),
+                None => ctx
+                    .site
+                    .platform
+                    .as_ref()
+                    .map_or(&[][..], |p| p.session_cookies.as_slice()),
+            };
+            session_key(&ctx.site.name, &req.headers, names)
+        });
         let (on_login, on_payment) = (login.is_some(), payment.is_some());
         ctx.state.insert(EdgeRequest {
             ip,
@@ -956,6 +1067,7 @@ impl Stage for EdgeStage {
             login,
             payment,
             account: None,
+            session,
         });
         if allowed {
             return Decision::Continue;
@@ -985,7 +1097,7 @@ impl Stage for EdgeStage {
             return Decision::Respond(resp);
         }
         let class = active.class(ctx, req, on_login, on_payment);
-        if active.config.limits.is_empty() {
+        if active.limiters.is_empty() {
             return match self.challenge(&active, ctx, req, ip, class) {
                 Some(r) => Decision::Respond(r),
                 None => Decision::Continue,
@@ -1353,9 +1465,9 @@ fn sweep(edge: &Arc<Edge>, active: &Arc<Active>) {
         s.retain(|_, x| x.until > now);
     }
     edge.bans.expire(bans::now_ms());
-    for (_, l) in &active.limiters {
-        l.retain_recent();
-        l.shrink_to_fit();
+    for l in &active.limiters {
+        l.buckets.retain_recent();
+        l.buckets.shrink_to_fit();
     }
     // List files changed on disk: read them again; a bad file keeps the
     // list in force and says why.
