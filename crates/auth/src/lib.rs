@@ -1,8 +1,8 @@
 //! `auth`: who may enter a store's back office, and the record of it.
 //!
 //! Owns: staff accounts ([`users`]), Argon2id passwords and the strength
-//! check ([`password`]), TOTP enrollment and codes ([`totp`]), single-use
-//! recovery codes, failed-login backoff and lockout per account and per
+//! check ([`password`]), TOTP enrollment and codes ([`totp`]), WebAuthn passkeys
+//! ([`passkeys`]), single-use recovery codes, failed-login backoff and lockout per account and per
 //! client address ([`login`]), sessions with idle and absolute timeouts
 //! ([`sessions`]), roles mapped to paths and methods ([`roles`]), access
 //! reviews ([`review`]) and the append-only, hash-chained audit trail of
@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod login;
+pub mod passkeys;
 pub mod password;
 pub mod review;
 pub mod roles;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 pub use login::{LoginStep, Refusal};
+pub use passkeys::{PasskeyInfo, RelyingParty};
 pub use roles::{Permission, Policy, BUILTIN_ROLES, PRIVILEGED_ROLES};
 pub use secret::{secrets_equal, Secret};
 pub use sessions::Session;
@@ -59,6 +61,8 @@ pub enum AuthError {
     Totp(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    Passkey(String),
     #[error("reviewer {0:?}: name who signs off (1-64 printable characters)")]
     InvalidReviewer(String),
 }
@@ -125,6 +129,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE auth_ip_failures (ip TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_failure BIGINT NOT NULL, locked_until BIGINT NOT NULL);
      CREATE TABLE auth_audit (seq {serial}, time BIGINT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL UNIQUE, hash TEXT NOT NULL);
      CREATE TABLE auth_reviews (id {serial}, time BIGINT NOT NULL, reviewer TEXT NOT NULL, audit_seq BIGINT NOT NULL, summary TEXT NOT NULL)",
+    // WebAuthn passkeys: webauthn-rs's credential JSON per account, its
+    // signature counter, and ceremony state bound to a session.
+    "ALTER TABLE auth_users ADD COLUMN webauthn_handle TEXT;
+     CREATE TABLE auth_passkeys (id {serial}, user_id BIGINT NOT NULL, credential_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, passkey TEXT NOT NULL, counter BIGINT NOT NULL, created BIGINT NOT NULL, last_used BIGINT);
+     CREATE INDEX auth_passkeys_user ON auth_passkeys (user_id);
+     CREATE TABLE auth_webauthn_challenges (session_hash TEXT NOT NULL, purpose TEXT NOT NULL, state TEXT NOT NULL, expires BIGINT NOT NULL, PRIMARY KEY (session_hash, purpose))",
 ];
 
 impl Auth {

@@ -1,5 +1,5 @@
-//! Signing in: the password step, the second factor (TOTP or a recovery
-//! code), step-up re-authentication, and the backoff that locks an
+//! Signing in: the password step, the second factor (TOTP, a recovery
+//! code or a passkey assertion), step-up re-authentication, and the backoff that locks an
 //! account or a client address after repeated failures.
 //!
 //! Lockout: after `account_lock_after` consecutive failures (password or
@@ -48,6 +48,11 @@ pub enum Refusal {
     ReplayedCode,
     /// The pending session is unknown or timed out: start again.
     SessionExpired,
+    /// A passkey answer that does not verify: forged, tampered, replayed,
+    /// for another site, or its challenge expired or was used already.
+    BadPasskey,
+    /// Managing passkeys needs a second factor confirmed recently.
+    StaleSecondFactor,
 }
 
 impl Refusal {
@@ -63,6 +68,8 @@ impl Refusal {
             Refusal::BadCode => "That code is not valid. Enter the current code from your authenticator app, or a recovery code.".into(),
             Refusal::ReplayedCode => "That code was already used. Wait for the next code in your authenticator app.".into(),
             Refusal::SessionExpired => "Your sign-in timed out. Start again.".into(),
+            Refusal::BadPasskey => "The passkey was not accepted. Try it again, or use a code.".into(),
+            Refusal::StaleSecondFactor => "Confirm it is you first: this needs a recent second factor.".into(),
         }
     }
 
@@ -76,6 +83,8 @@ impl Refusal {
             Refusal::BadCode => "bad_code",
             Refusal::ReplayedCode => "replayed_code",
             Refusal::SessionExpired => "session_expired",
+            Refusal::BadPasskey => "bad_passkey",
+            Refusal::StaleSecondFactor => "stale_second_factor",
         }
     }
 }
@@ -92,6 +101,19 @@ enum CodeCheck {
     Recovery,
     Bad,
     Replayed,
+}
+
+/// What a second-factor step offers.
+pub(crate) enum Proof<'a> {
+    /// A TOTP or recovery code as typed.
+    Code(&'a str),
+    /// A passkey assertion (the `PublicKeyCredential` JSON) answering the
+    /// session's challenge.
+    Passkey {
+        rp: &'a crate::RelyingParty,
+        response: &'a str,
+        session_hash: String,
+    },
 }
 
 /// Longest code looked at (TOTP 6 digits, recovery 11 characters).
@@ -206,7 +228,7 @@ impl Auth {
             self.drop_session(&crate::sessions::token_hash(old)).await?;
         }
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, disabled, locked_until, totp_secret IS NOT NULL FROM auth_users WHERE username = $1",
+            "SELECT id, username, password_hash, role, disabled, locked_until, totp_secret IS NOT NULL OR EXISTS (SELECT 1 FROM auth_passkeys p WHERE p.user_id = auth_users.id) FROM auth_users WHERE username = $1",
         )
         .bind(&typed)
         .fetch_optional(self.db.pool())
@@ -232,7 +254,7 @@ impl Auth {
         let role: String = row.try_get(3)?;
         let disabled = row.try_get::<i64, _>(4)? != 0;
         let locked_until: i64 = row.try_get(5)?;
-        let has_totp = row
+        let has_mfa = row
             .try_get::<bool, _>(6)
             .or_else(|_| row.try_get::<i64, _>(6).map(|v| v != 0))?;
         let now = self.now();
@@ -267,7 +289,7 @@ impl Auth {
             .await?;
             return Ok(Err(Refusal::BadCredentials));
         }
-        if !has_totp {
+        if !has_mfa {
             if mfa_required(&role) {
                 self.audit(
                     "login.failed",
@@ -369,7 +391,7 @@ impl Auth {
         &self,
         user_id: i64,
         username: &str,
-        code: &str,
+        proof: Proof<'_>,
         ip: &str,
         step: &str,
     ) -> Result<Result<&'static str, Refusal>, AuthError> {
@@ -394,17 +416,51 @@ impl Auth {
                 seconds: locked_until - now,
             }));
         }
-        let (method, refusal) = match self.check_code(user_id, code).await? {
-            CodeCheck::Totp => ("totp", None),
-            CodeCheck::Recovery => ("recovery_code", None),
-            CodeCheck::Bad => ("", Some(Refusal::BadCode)),
-            CodeCheck::Replayed => ("", Some(Refusal::ReplayedCode)),
+        // (method, refusal, detailed reason, counts toward lockout)
+        let (method, refusal, why, counts) = match proof {
+            Proof::Code(code) => match self.check_code(user_id, code).await? {
+                CodeCheck::Totp => ("totp", None, "", false),
+                CodeCheck::Recovery => ("recovery_code", None, "", false),
+                CodeCheck::Bad => ("", Some(Refusal::BadCode), "bad_code", true),
+                // A replayed code was right once: refusing it tells a
+                // guesser nothing, so it does not count toward lockout (a
+                // person who submits twice must not lock themselves out).
+                CodeCheck::Replayed => ("", Some(Refusal::ReplayedCode), "replayed_code", false),
+            },
+            Proof::Passkey {
+                rp,
+                response,
+                session_hash,
+            } => {
+                use crate::passkeys::Assertion;
+                let purpose = if step == "login" { "login" } else { "step_up" };
+                match self
+                    .check_assertion(user_id, &session_hash, purpose, rp, response)
+                    .await?
+                {
+                    Assertion::Valid { passkey_id, name } => {
+                        self.audit(
+                            "mfa.passkey_used",
+                            ip,
+                            username,
+                            serde_json::json!({ "passkey": passkey_id, "name": name, "step": step }),
+                        )
+                        .await?;
+                        ("passkey", None, "", false)
+                    }
+                    Assertion::Invalid => ("", Some(Refusal::BadPasskey), "invalid_passkey", true),
+                    Assertion::Replayed => {
+                        ("", Some(Refusal::BadPasskey), "replayed_passkey", true)
+                    }
+                    // Expired or answered already: the person asks again.
+                    Assertion::NoChallenge => {
+                        ("", Some(Refusal::BadPasskey), "no_passkey_challenge", false)
+                    }
+                }
+            }
         };
         if let Some(r) = refusal {
-            // A replayed code was right once: refusing it tells a guesser
-            // nothing, so it does not count toward lockout (a person who
-            // submits twice must not lock themselves out).
-            if r != Refusal::ReplayedCode {
+            if counts {
                 self.account_failed(user_id, username).await?;
                 self.address_failed(ip).await?;
             }
@@ -412,7 +468,7 @@ impl Auth {
                 "login.mfa_failed",
                 ip,
                 username,
-                serde_json::json!({ "reason": r.reason(), "step": step }),
+                serde_json::json!({ "reason": why, "step": step }),
             )
             .await?;
             return Ok(Err(r));
@@ -437,6 +493,33 @@ impl Auth {
         code: &str,
         ip: &str,
     ) -> Result<Result<Secret, Refusal>, AuthError> {
+        self.login_with(pending, Proof::Code(code), ip).await
+    }
+
+    /// The second-factor step with a passkey: `response` answers the
+    /// challenge [`Auth::start_passkey_authentication`] issued to the
+    /// pending session.
+    pub async fn login_passkey(
+        &self,
+        pending: &str,
+        rp: &crate::RelyingParty,
+        response: &str,
+        ip: &str,
+    ) -> Result<Result<Secret, Refusal>, AuthError> {
+        let proof = Proof::Passkey {
+            rp,
+            response,
+            session_hash: crate::sessions::token_hash(pending),
+        };
+        self.login_with(pending, proof, ip).await
+    }
+
+    async fn login_with(
+        &self,
+        pending: &str,
+        proof: Proof<'_>,
+        ip: &str,
+    ) -> Result<Result<Secret, Refusal>, AuthError> {
         let Some(s) = self.session(pending).await? else {
             return Ok(Err(Refusal::SessionExpired));
         };
@@ -444,7 +527,7 @@ impl Auth {
             return Ok(Err(Refusal::SessionExpired));
         }
         match self
-            .second_factor(s.user_id, &s.username, code, ip, "login")
+            .second_factor(s.user_id, &s.username, proof, ip, "login")
             .await?
         {
             Err(r) => Ok(Err(r)),
@@ -475,6 +558,31 @@ impl Auth {
         code: &str,
         ip: &str,
     ) -> Result<Result<(), Refusal>, AuthError> {
+        self.step_up_with(token, Proof::Code(code), ip).await
+    }
+
+    /// Step-up with a passkey assertion (the session's challenge).
+    pub async fn step_up_passkey(
+        &self,
+        token: &str,
+        rp: &crate::RelyingParty,
+        response: &str,
+        ip: &str,
+    ) -> Result<Result<(), Refusal>, AuthError> {
+        let proof = Proof::Passkey {
+            rp,
+            response,
+            session_hash: crate::sessions::token_hash(token),
+        };
+        self.step_up_with(token, proof, ip).await
+    }
+
+    async fn step_up_with(
+        &self,
+        token: &str,
+        proof: Proof<'_>,
+        ip: &str,
+    ) -> Result<Result<(), Refusal>, AuthError> {
         let Some(s) = self.session(token).await? else {
             return Ok(Err(Refusal::SessionExpired));
         };
@@ -482,7 +590,7 @@ impl Auth {
             return Ok(Err(Refusal::SessionExpired));
         }
         match self
-            .second_factor(s.user_id, &s.username, code, ip, "step_up")
+            .second_factor(s.user_id, &s.username, proof, ip, "step_up")
             .await?
         {
             Err(r) => Ok(Err(r)),

@@ -28,6 +28,26 @@ pub struct Session {
     pub csrf: Secret,
     /// The account has an authenticator enrolled.
     pub has_totp: bool,
+    /// The account has at least one passkey.
+    pub has_passkey: bool,
+}
+
+impl Session {
+    /// The account has a second factor (TOTP or a passkey).
+    pub fn has_mfa(&self) -> bool {
+        self.has_totp || self.has_passkey
+    }
+
+    /// Whether the second factor was confirmed within `seconds` of `now`
+    /// (step-up's rule). An account with no second factor at all has
+    /// nothing to confirm: its sign-in must be that recent instead.
+    pub fn mfa_fresh(&self, now: i64, seconds: i64) -> bool {
+        if self.has_mfa() {
+            self.mfa_at.is_some_and(|t| now - t <= seconds)
+        } else {
+            now - self.created <= seconds
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -36,6 +56,8 @@ impl std::fmt::Debug for Session {
             .field("username", &self.username)
             .field("role", &self.role)
             .field("pending", &self.pending)
+            .field("has_totp", &self.has_totp)
+            .field("has_passkey", &self.has_passkey)
             .finish()
     }
 }
@@ -92,7 +114,7 @@ impl Auth {
         }
         let hash = token_hash(token);
         let row = sqlx::query(
-            "SELECT s.user_id, u.username, u.role, s.created, s.last_seen, s.mfa_at, s.pending, s.csrf, u.disabled, u.totp_secret IS NOT NULL FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id WHERE s.id_hash = $1",
+            "SELECT s.user_id, u.username, u.role, s.created, s.last_seen, s.mfa_at, s.pending, s.csrf, u.disabled, u.totp_secret IS NOT NULL, EXISTS (SELECT 1 FROM auth_passkeys p WHERE p.user_id = s.user_id) FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id WHERE s.id_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(self.db.pool())
@@ -130,6 +152,9 @@ impl Auth {
             has_totp: row
                 .try_get::<bool, _>(9)
                 .or_else(|_| row.try_get::<i64, _>(9).map(|v| v != 0))?,
+            has_passkey: row
+                .try_get::<bool, _>(10)
+                .or_else(|_| row.try_get::<i64, _>(10).map(|v| v != 0))?,
         }))
     }
 

@@ -21,8 +21,10 @@ pub struct User {
     pub username: String,
     pub role: String,
     pub disabled: bool,
-    /// A TOTP authenticator is enrolled.
+    /// A second factor is enrolled: a TOTP authenticator or a passkey.
     pub mfa: bool,
+    /// Registered passkeys.
+    pub passkeys: i64,
     /// Unix seconds.
     pub created: i64,
     pub last_login: Option<i64>,
@@ -67,17 +69,20 @@ pub(crate) fn check_username(name: &str) -> Result<String, AuthError> {
     }
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.role, u.disabled, u.totp_secret IS NOT NULL, u.created, u.last_login, u.failed_logins, u.locked_until, (SELECT COUNT(*) FROM auth_recovery_codes c WHERE c.user_id = u.id AND c.used_at IS NULL)";
+const USER_COLUMNS: &str = "u.id, u.username, u.role, u.disabled, u.totp_secret IS NOT NULL, u.created, u.last_login, u.failed_logins, u.locked_until, (SELECT COUNT(*) FROM auth_recovery_codes c WHERE c.user_id = u.id AND c.used_at IS NULL), (SELECT COUNT(*) FROM auth_passkeys p WHERE p.user_id = u.id)";
 
 fn user(row: &store::sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+    let passkeys: i64 = row.try_get(10)?;
+    let totp = row
+        .try_get::<bool, _>(4)
+        .or_else(|_| row.try_get::<i64, _>(4).map(|v| v != 0))?;
     Ok(User {
         id: row.try_get(0)?,
         username: row.try_get(1)?,
         role: row.try_get(2)?,
         disabled: row.try_get::<i64, _>(3)? != 0,
-        mfa: row
-            .try_get::<bool, _>(4)
-            .or_else(|_| row.try_get::<i64, _>(4).map(|v| v != 0))?,
+        mfa: totp || passkeys > 0,
+        passkeys,
         created: row.try_get(5)?,
         last_login: row.try_get(6)?,
         failed_logins: row.try_get(7)?,
@@ -275,13 +280,20 @@ impl Auth {
         Ok(())
     }
 
-    /// Removes the account's authenticator and recovery codes and enrolls
-    /// new ones (for a lost phone); its sessions end.
+    /// Removes the account's authenticator, passkeys and recovery codes
+    /// and enrolls a new authenticator and codes (for a lost phone or
+    /// laptop); its sessions end.
     pub async fn reset_mfa(&self, username: &str, actor: &str) -> Result<Enrollment, AuthError> {
         let u = self.user(username).await?;
         self.end_sessions_of(u.id).await?;
-        self.audit("mfa.reset", actor, &u.username, serde_json::json!({}))
-            .await?;
+        let passkeys = self.remove_passkeys_of(u.id).await?;
+        self.audit(
+            "mfa.reset",
+            actor,
+            &u.username,
+            serde_json::json!({ "passkeys_removed": passkeys }),
+        )
+        .await?;
         self.enroll(&u.username, actor).await
     }
 
