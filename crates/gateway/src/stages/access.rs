@@ -3,7 +3,8 @@
 //! admin path, ...), whatever the store platform.
 //!
 //! A request into a protected area without a live Rampart session gets
-//! the sign-in portal (password, then the TOTP code or a recovery code);
+//! the sign-in portal (password, then the TOTP code, a recovery code or a
+//! passkey);
 //! with one, the session's role must allow the method and path (deny by
 //! default), a step-up path must have seen the second factor within its
 //! freshness window, and then the request goes to the store with the
@@ -14,9 +15,16 @@
 //! has `[[site.protect]]` ([`with_gate`]), so no wiring can forget it.
 //!
 //! The portal lives under `/.rampart/` on each protected site: `GET
-//! login`, and the forms `POST login`, `mfa`, `step-up`, `logout`. Every
-//! form carries a CSRF token: the login form a double-submit cookie, the
-//! others the session's own token. Cookies are `__Host-` prefixed,
+//! login`, and the forms `POST login`, `mfa`, `step-up`, `logout`; with
+//! passkeys (WebAuthn), `POST passkey-mfa` and `passkey-step-up` (the
+//! assertion instead of a code), and `GET passkeys` where a signed-in
+//! staff member with a fresh second factor lists, registers (`POST
+//! passkeys/register`) and removes (`POST passkeys/remove`) their own.
+//! The relying party is the request's host name (one of the site's
+//! hosts, not an IP address) and the origin `https://host[:port]` the
+//! browser used; the challenge stays in the database, bound to the
+//! session. Every form carries a CSRF token: the login form a
+//! double-submit cookie, the others the session's own token. Cookies are `__Host-` prefixed,
 //! `Secure`, `HttpOnly`, `SameSite=Strict`; the session cookie holds an
 //! opaque 256-bit token of which the database keeps only the hash.
 //!
@@ -33,7 +41,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth::roles::{normalize_path, within};
-use auth::{Auth, LoginStep, Permission, Policy, Refusal, Settings};
+use auth::{Auth, LoginStep, PasskeyInfo, Permission, Policy, Refusal, RelyingParty, Settings};
 use bytes::Bytes;
 use http::{header, request, HeaderName, HeaderValue, Method, Response, StatusCode};
 use ops::Action;
@@ -53,8 +61,13 @@ pub const SESSION_COOKIE: &str = "__Host-rampart_session";
 pub const CSRF_COOKIE: &str = "__Host-rampart_csrf";
 /// Where the portal answers.
 pub const PORTAL: &str = "/.rampart/";
-/// Largest portal form accepted.
-const MAX_FORM_BYTES: usize = 8 * 1024;
+/// Largest portal form accepted (a passkey answer is a few KiB).
+const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Where staff manage their passkeys.
+pub const PASSKEYS_PAGE: &str = "/.rampart/passkeys";
+/// Managing passkeys needs a second factor within this many minutes (or
+/// a site's shorter step-up window).
+const PASSKEY_FRESH_MINUTES: i64 = 5;
 
 struct Area {
     cfg: ProtectConfig,
@@ -78,6 +91,12 @@ enum Form {
     Mfa,
     StepUp,
     Logout,
+    PasskeyMfa,
+    PasskeyStepUp,
+    /// `GET passkeys` (a page, not a form).
+    Passkeys,
+    PasskeyRegister,
+    PasskeyRemove,
 }
 
 impl AccessGate {
@@ -230,7 +249,7 @@ fn safe_next(next: &str, fallback: &str) -> String {
         && !next.starts_with("/\\")
         && next.len() <= 2048
         && !next.chars().any(|c| c.is_control() || c == '\\')
-        && !next.starts_with(PORTAL);
+        && (!next.starts_with(PORTAL) || next == PASSKEYS_PAGE);
     if ok {
         next.to_string()
     } else {
@@ -251,6 +270,9 @@ impl FormData {
                 "code" => 32,
                 "next" => 2048,
                 "csrf" => 64,
+                "credential" => auth::passkeys::MAX_RESPONSE_LEN,
+                "name" => 256,
+                "id" => 20,
                 _ => continue,
             };
             if v.len() > limit {
@@ -273,10 +295,95 @@ fn csrf_ok(expected: &str, sent: &str) -> bool {
 }
 
 enum Page<'a> {
-    Login { csrf: &'a str },
-    Mfa { csrf: &'a str, step_up: bool },
+    Login {
+        csrf: &'a str,
+    },
+    /// The second factor: the code form when the account has TOTP, the
+    /// passkey button when `passkey` holds the challenge's options.
+    Mfa {
+        csrf: &'a str,
+        step_up: bool,
+        code: bool,
+        passkey: Option<&'a str>,
+    },
+    /// The account's passkeys, and registration when `options` holds the
+    /// challenge's options (`None`: the host cannot be a relying party).
+    Passkeys {
+        csrf: &'a str,
+        list: &'a [PasskeyInfo],
+        options: Option<&'a str>,
+        user: &'a str,
+    },
     Denied,
     Refused,
+}
+
+/// The browser half of a WebAuthn ceremony: decodes the server's options
+/// (base64url fields), calls `navigator.credentials.create` or `get`,
+/// and posts the answer (base64url fields again) with the button's form.
+const PASSKEY_SCRIPT: &str = r#"(function () {
+  var button = document.getElementById('passkey');
+  if (!button) return;
+  var msg = document.getElementById('passkey-msg');
+  function bytes(s) {
+    s = s.replace(/-/g, '+').replace(/_/g, '/');
+    return Uint8Array.from(atob(s), function (c) { return c.charCodeAt(0); });
+  }
+  function text(b) {
+    var a = new Uint8Array(b), s = '';
+    for (var i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function ids(list) { (list || []).forEach(function (c) { c.id = bytes(c.id); }); }
+  button.addEventListener('click', function () {
+    var form = button.form;
+    var o = JSON.parse(button.getAttribute('data-options')).publicKey;
+    o.challenge = bytes(o.challenge);
+    var create = button.getAttribute('data-ceremony') === 'create';
+    var ask;
+    if (create) {
+      o.user.id = bytes(o.user.id);
+      ids(o.excludeCredentials);
+      ask = navigator.credentials.create({ publicKey: o });
+    } else {
+      ids(o.allowCredentials);
+      ask = navigator.credentials.get({ publicKey: o });
+    }
+    ask.then(function (c) {
+      var r = c.response, answer = { id: c.id, rawId: text(c.rawId), type: c.type,
+        extensions: c.getClientExtensionResults() };
+      if (create) {
+        answer.response = { attestationObject: text(r.attestationObject),
+          clientDataJSON: text(r.clientDataJSON),
+          transports: r.getTransports ? r.getTransports() : [] };
+      } else {
+        answer.response = { authenticatorData: text(r.authenticatorData),
+          clientDataJSON: text(r.clientDataJSON), signature: text(r.signature),
+          userHandle: r.userHandle ? text(r.userHandle) : null };
+      }
+      form.elements.credential.value = JSON.stringify(answer);
+      form.submit();
+    }, function (e) {
+      msg.textContent = 'The passkey did not answer (' + e.name + '). Try again' +
+        (create ? '.' : ', or use a code.');
+      msg.hidden = false;
+    });
+  });
+})();"#;
+
+fn when(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| {
+            format!(
+                "{}-{:02}-{:02} {:02}:{:02} UTC",
+                d.year(),
+                d.month() as u8,
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn page(
@@ -304,33 +411,112 @@ fn page(
                 next = esc(next)
             ),
         ),
-        Page::Mfa { csrf, step_up } => (
-            if step_up { "Confirm it is you" } else { "Two-factor authentication" },
-            format!(
-                "<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>\
+        Page::Mfa {
+            csrf,
+            step_up,
+            code,
+            passkey,
+        } => {
+            let mut f = String::new();
+            if code {
+                f.push_str(&format!(
+                    "<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>\
 <form method=\"post\" action=\"/.rampart/{action}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
 <label>Code<input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"32\" required autofocus></label>\
 <button type=\"submit\">Verify</button></form>",
-                action = if step_up { "step-up" } else { "mfa" },
-                csrf = esc(csrf),
-                next = esc(next)
-            ),
-        ),
+                    action = if step_up { "step-up" } else { "mfa" },
+                    csrf = esc(csrf),
+                    next = esc(next)
+                ));
+            }
+            if let Some(options) = passkey {
+                f.push_str(&format!(
+                    "<p>{lead}</p><form method=\"post\" action=\"/.rampart/{action}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
+<input type=\"hidden\" name=\"credential\" value=\"\">\
+<button type=\"button\" id=\"passkey\" data-ceremony=\"get\" data-options=\"{options}\">Use a passkey</button></form>\
+<p class=\"msg\" id=\"passkey-msg\" role=\"alert\" hidden></p>",
+                    lead = if code { "Or use a passkey on this device or a security key." } else { "Use your passkey on this device or a security key." },
+                    action = if step_up { "passkey-step-up" } else { "passkey-mfa" },
+                    csrf = esc(csrf),
+                    next = esc(next),
+                    options = esc(options)
+                ));
+            }
+            (
+                if step_up { "Confirm it is you" } else { "Two-factor authentication" },
+                f,
+            )
+        }
+        Page::Passkeys {
+            csrf,
+            list,
+            options,
+            user,
+        } => {
+            let mut f = format!("<p>Signed in as <b>{}</b>.</p>", esc(user));
+            if list.is_empty() {
+                f.push_str("<p>You have no passkeys yet.</p>");
+            } else {
+                f.push_str("<ul class=\"keys\">");
+                for k in list {
+                    f.push_str(&format!(
+                        "<li><b>{name}</b><br><small>added {created}; {used}</small>\
+<form method=\"post\" action=\"/.rampart/passkeys/remove\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"id\" value=\"{id}\"><button type=\"submit\">Remove</button></form></li>",
+                        name = esc(&k.name),
+                        created = when(k.created),
+                        used = k
+                            .last_used
+                            .map(|t| format!("last used {}", when(t)))
+                            .unwrap_or_else(|| "never used".into()),
+                        csrf = esc(csrf),
+                        id = k.id
+                    ));
+                }
+                f.push_str("</ul>");
+            }
+            match options {
+                Some(options) => f.push_str(&format!(
+                    "<form method=\"post\" action=\"/.rampart/passkeys/register\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"credential\" value=\"\">\
+<label>Name for the new passkey<input name=\"name\" maxlength=\"64\" placeholder=\"e.g. work laptop\"></label>\
+<button type=\"button\" id=\"passkey\" data-ceremony=\"create\" data-options=\"{options}\">Add a passkey</button></form>\
+<p class=\"msg\" id=\"passkey-msg\" role=\"alert\" hidden></p>",
+                    csrf = esc(csrf),
+                    options = esc(options)
+                )),
+                None => f.push_str(
+                    "<p>Passkeys need the site's host name: open this page at the shop's name, not an IP address.</p>",
+                ),
+            }
+            f.push_str(&format!(
+                "<form method=\"post\" action=\"/.rampart/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
+                csrf = esc(csrf)
+            ));
+            ("Your passkeys", f)
+        }
         Page::Denied => (
             "Not allowed",
             "<p>Your role does not allow this page or action. Ask the shop's owner if you need it.</p>".to_string(),
         ),
         Page::Refused => ("Request refused", String::new()),
     };
+    let nonce = form.contains("id=\"passkey\"").then(random_csrf);
+    let script = nonce
+        .as_ref()
+        .map(|n| format!("<script nonce=\"{n}\">{PASSKEY_SCRIPT}</script>"))
+        .unwrap_or_default();
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
 <style>body{{font-family:system-ui,sans-serif;background:#f5f6f8;color:#1d2433;margin:0}}\
 main{{max-width:24rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}}\
 h1{{font-size:1.3rem}}label{{display:block;margin:.8rem 0}}input{{display:block;width:100%;padding:.5rem;margin-top:.3rem;box-sizing:border-box}}\
-button{{padding:.6rem 1.2rem}}.msg{{background:#fdecea;padding:.6rem;border-radius:6px}}small{{color:#6b7280}}</style></head>\n\
-<body><main><h1>{title}</h1>{notice}{form}<p><small>{site} &middot; reference {id} &middot; protected by Rampart</small></p></main></body></html>\n",
+button{{padding:.6rem 1.2rem}}.keys{{padding-left:1rem}}.keys li{{margin:.6rem 0}}.msg{{background:#fdecea;padding:.6rem;border-radius:6px}}small{{color:#6b7280}}</style></head>\n\
+<body><main><h1>{title}</h1>{notice}{form}<p><small>{site} &middot; reference {id} &middot; protected by Rampart</small></p></main>{script}</body></html>\n",
         site = esc(&ctx.site.name),
         id = esc(ctx.request_id()),
     );
@@ -342,10 +528,13 @@ button{{padding:.6rem 1.2rem}}.msg{{background:#fdecea;padding:.6rem;border-radi
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
+    let csp = match &nonce {
+        Some(n) => format!("default-src 'none'; script-src 'nonce-{n}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        None => "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'".into(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(HeaderName::from_static("content-security-policy"), v);
+    }
     resp
 }
 
@@ -471,17 +660,24 @@ impl AccessGate {
                 Action::Challenge,
                 format!("second factor due for {}", session.username),
             );
-            let r = page(
-                StatusCode::UNAUTHORIZED,
-                Page::Mfa {
-                    csrf: session.csrf.expose(),
-                    step_up: false,
-                },
-                &next,
-                "",
-                ctx,
-            );
-            return Decision::Respond(r);
+            let token = token.unwrap_or_default();
+            return match self
+                .mfa_page(
+                    auth,
+                    ctx,
+                    req,
+                    &token,
+                    &session,
+                    StatusCode::UNAUTHORIZED,
+                    false,
+                    &next,
+                    "",
+                )
+                .await
+            {
+                Ok(r) => Decision::Respond(r),
+                Err(e) => self.unavailable(ctx, e),
+            };
         }
         let method = req.method.as_str().to_ascii_uppercase();
         if !area.policy.allows(&session.role, &method, &path) {
@@ -504,23 +700,30 @@ impl AccessGate {
             .min_by_key(|s| s.minutes)
         {
             let fresh = session.mfa_at.is_some_and(|t| now - t <= s.minutes * 60);
-            if !fresh && session.has_totp {
+            if !fresh && session.has_mfa() {
                 note(
                     ctx,
                     Action::Challenge,
                     format!("step-up required for {} on {path}", session.username),
                 );
-                let r = page(
-                    StatusCode::UNAUTHORIZED,
-                    Page::Mfa {
-                        csrf: session.csrf.expose(),
-                        step_up: true,
-                    },
-                    &next,
-                    "This page needs a fresh confirmation.",
-                    ctx,
-                );
-                return Decision::Respond(r);
+                let token = token.clone().unwrap_or_default();
+                return match self
+                    .mfa_page(
+                        auth,
+                        ctx,
+                        req,
+                        &token,
+                        &session,
+                        StatusCode::UNAUTHORIZED,
+                        true,
+                        &next,
+                        "This page needs a fresh confirmation.",
+                    )
+                    .await
+                {
+                    Ok(r) => Decision::Respond(r),
+                    Err(e) => self.unavailable(ctx, e),
+                };
             }
             if !fresh {
                 note(
@@ -657,8 +860,8 @@ impl AccessGate {
                         Decision::Respond(r)
                     }
                     Ok(Ok(LoginStep::NeedSecondFactor(t))) => {
-                        let csrf = match auth.session(t.expose()).await {
-                            Ok(Some(s)) => s.csrf,
+                        let session = match auth.session(t.expose()).await {
+                            Ok(Some(s)) => s,
                             Ok(None) => {
                                 return Self::refuse(
                                     ctx,
@@ -674,16 +877,23 @@ impl AccessGate {
                             Action::Challenge,
                             format!("password accepted for {username}; second factor due"),
                         );
-                        let mut r = page(
-                            StatusCode::OK,
-                            Page::Mfa {
-                                csrf: csrf.expose(),
-                                step_up: false,
-                            },
-                            &next,
-                            "",
-                            ctx,
-                        );
+                        let mut r = match self
+                            .mfa_page(
+                                auth,
+                                ctx,
+                                req,
+                                t.expose(),
+                                &session,
+                                StatusCode::OK,
+                                false,
+                                &next,
+                                "",
+                            )
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(e) => return self.unavailable(ctx, e),
+                        };
                         r.headers_mut()
                             .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, t.expose()));
                         r.headers_mut()
@@ -692,7 +902,7 @@ impl AccessGate {
                     }
                 }
             }
-            Form::Mfa | Form::StepUp | Form::Logout => {
+            _ => {
                 let session = match &token {
                     Some(t) => match auth.session(t).await {
                         Ok(s) => s,
@@ -738,7 +948,16 @@ impl AccessGate {
                         .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
                     return Decision::Respond(r);
                 }
-                let step_up = form == Form::StepUp;
+                if matches!(
+                    form,
+                    Form::Passkeys | Form::PasskeyRegister | Form::PasskeyRemove
+                ) {
+                    return self
+                        .passkeys_form(auth, ctx, req, form, &fields, &token, &session, &ip)
+                        .await;
+                }
+                let step_up = matches!(form, Form::StepUp | Form::PasskeyStepUp);
+                let with_passkey = matches!(form, Form::PasskeyMfa | Form::PasskeyStepUp);
                 if step_up == session.pending {
                     return Self::refuse(
                         ctx,
@@ -748,14 +967,42 @@ impl AccessGate {
                     );
                 }
                 let code = fields.get("code");
-                let result = if step_up {
-                    auth.step_up(&token, code, &ip)
-                        .await
-                        .map(|r| r.map(|()| None))
+                let credential = fields.get("credential");
+                let rp = if with_passkey {
+                    match relying_party(ctx, req) {
+                        Some(rp) => Some(rp),
+                        None => {
+                            return Self::refuse(
+                                ctx,
+                                StatusCode::BAD_REQUEST,
+                                &format!(
+                                    "passkey answer of {} on a host that cannot be a relying party",
+                                    session.username
+                                ),
+                                "Passkeys need the site's host name: open the shop by its name, not an IP address.",
+                            )
+                        }
+                    }
                 } else {
-                    auth.login_second_factor(&token, code, &ip)
+                    None
+                };
+                let result = match (&rp, step_up) {
+                    (Some(rp), true) => auth
+                        .step_up_passkey(&token, rp, credential, &ip)
                         .await
-                        .map(|r| r.map(Some))
+                        .map(|r| r.map(|()| None)),
+                    (Some(rp), false) => auth
+                        .login_passkey(&token, rp, credential, &ip)
+                        .await
+                        .map(|r| r.map(Some)),
+                    (None, true) => auth
+                        .step_up(&token, code, &ip)
+                        .await
+                        .map(|r| r.map(|()| None)),
+                    (None, false) => auth
+                        .login_second_factor(&token, code, &ip)
+                        .await
+                        .map(|r| r.map(Some)),
                 };
                 match result {
                     Err(e) => self.unavailable(ctx, e.to_string()),
@@ -766,10 +1013,12 @@ impl AccessGate {
                             format!(
                                 "{} {}",
                                 session.username,
-                                if step_up {
-                                    "confirmed the second factor (step-up)"
-                                } else {
-                                    "signed in"
+                                match (step_up, with_passkey) {
+                                    (true, true) =>
+                                        "confirmed the second factor with a passkey (step-up)",
+                                    (true, false) => "confirmed the second factor (step-up)",
+                                    (false, true) => "signed in with a passkey",
+                                    (false, false) => "signed in",
                                 }
                             ),
                         );
@@ -815,18 +1064,336 @@ impl AccessGate {
                             }
                             _ => StatusCode::UNAUTHORIZED,
                         };
-                        Decision::Respond(page(
-                            status,
-                            Page::Mfa {
-                                csrf: session.csrf.expose(),
+                        match self
+                            .mfa_page(
+                                auth,
+                                ctx,
+                                req,
+                                &token,
+                                &session,
+                                status,
                                 step_up,
-                            },
-                            &next,
-                            &refusal.message(),
-                            ctx,
-                        ))
+                                &next,
+                                &refusal.message(),
+                            )
+                            .await
+                        {
+                            Ok(r) => Decision::Respond(r),
+                            Err(e) => self.unavailable(ctx, e),
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    /// The second-factor page for the session `token`: the code form when
+    /// the account has TOTP, and a new passkey challenge when it has
+    /// passkeys and this host can be their relying party.
+    #[allow(clippy::too_many_arguments)]
+    async fn mfa_page(
+        &self,
+        auth: &Auth,
+        ctx: &mut RequestContext,
+        req: &request::Parts,
+        token: &str,
+        session: &auth::Session,
+        status: StatusCode,
+        step_up: bool,
+        next: &str,
+        message: &str,
+    ) -> Result<Response<Bytes>, String> {
+        let options = match (session.has_passkey, relying_party(ctx, req)) {
+            (true, Some(rp)) => auth
+                .start_passkey_authentication(token, &rp)
+                .await
+                .map_err(|e| e.to_string())?,
+            _ => None,
+        };
+        let message = if session.has_passkey && options.is_none() && !session.has_totp {
+            "Your passkey works only at the shop's host name: open the shop by its name, not an IP address."
+        } else {
+            message
+        };
+        Ok(page(
+            status,
+            Page::Mfa {
+                csrf: session.csrf.expose(),
+                step_up,
+                code: session.has_totp,
+                passkey: options.as_deref(),
+            },
+            next,
+            message,
+            ctx,
+        ))
+    }
+
+    /// Minutes within which managing passkeys needs a confirmed second
+    /// factor: 5, or the site's shortest step-up window.
+    fn passkey_fresh_seconds(&self, ctx: &RequestContext) -> i64 {
+        let shortest = self
+            .areas(ctx)
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a.cfg.step_up.iter().map(|s| s.minutes))
+            .min()
+            .unwrap_or(PASSKEY_FRESH_MINUTES);
+        shortest.min(PASSKEY_FRESH_MINUTES) * 60
+    }
+
+    /// `GET passkeys`: the signed-in account's passkeys and the
+    /// registration form; the step-up page first when the second factor
+    /// is not fresh; the sign-in page without a session.
+    async fn passkeys_page<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext,
+        req: &'a mut request::Parts,
+        status: StatusCode,
+        message: &'a str,
+    ) -> Decision<'a> {
+        let auth = match self.auth().await {
+            Ok(a) => a,
+            Err(e) => return self.unavailable(ctx, e),
+        };
+        let token = cookie(req, SESSION_COOKIE);
+        let session = match &token {
+            Some(t) => match auth.session(t).await {
+                Ok(s) => s,
+                Err(e) => return self.unavailable(ctx, e.to_string()),
+            },
+            None => None,
+        };
+        let (Some(session), Some(token)) = (session, token) else {
+            note(
+                ctx,
+                Action::Challenge,
+                "passkeys page: sign-in required".into(),
+            );
+            return Decision::Respond(self.login_page(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                PASSKEYS_PAGE,
+                "",
+            ));
+        };
+        let fresh_seconds = self.passkey_fresh_seconds(ctx);
+        if session.pending || !session.mfa_fresh(auth.now(), fresh_seconds) {
+            note(
+                ctx,
+                Action::Challenge,
+                format!(
+                    "passkeys page: fresh second factor due for {}",
+                    session.username
+                ),
+            );
+            let step_up = !session.pending;
+            let m = if step_up {
+                "Managing passkeys needs a fresh confirmation."
+            } else {
+                ""
+            };
+            if step_up && !session.has_mfa() {
+                // Signed in with a password only, too long ago.
+                let mut r = self.login_page(
+                    ctx,
+                    StatusCode::UNAUTHORIZED,
+                    PASSKEYS_PAGE,
+                    "Sign in again to add a passkey.",
+                );
+                if let Err(e) = auth
+                    .logout(&token, &client_ip(ctx, req, &self.trusted_proxies))
+                    .await
+                {
+                    return self.unavailable(ctx, e.to_string());
+                }
+                r.headers_mut()
+                    .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
+                return Decision::Respond(r);
+            }
+            return match self
+                .mfa_page(
+                    auth,
+                    ctx,
+                    req,
+                    &token,
+                    &session,
+                    StatusCode::UNAUTHORIZED,
+                    step_up,
+                    PASSKEYS_PAGE,
+                    m,
+                )
+                .await
+            {
+                Ok(r) => Decision::Respond(r),
+                Err(e) => self.unavailable(ctx, e),
+            };
+        }
+        let list = match auth.passkeys(&session.username).await {
+            Ok(l) => l,
+            Err(e) => return self.unavailable(ctx, e.to_string()),
+        };
+        let options = match relying_party(ctx, req) {
+            Some(rp) => match auth
+                .start_passkey_registration(&token, &rp, fresh_seconds)
+                .await
+            {
+                Ok(Ok(o)) => Some(o),
+                Ok(Err(_)) => None,
+                Err(e) => return self.unavailable(ctx, e.to_string()),
+            },
+            None => None,
+        };
+        if status == StatusCode::OK {
+            note(
+                ctx,
+                Action::Challenge,
+                format!("passkeys page of {}", session.username),
+            );
+        }
+        Decision::Respond(page(
+            status,
+            Page::Passkeys {
+                csrf: session.csrf.expose(),
+                list: &list,
+                options: options.as_deref(),
+                user: &session.username,
+            },
+            "/",
+            message,
+            ctx,
+        ))
+    }
+
+    /// `POST passkeys/register` and `passkeys/remove` of a live session
+    /// whose CSRF token was checked.
+    #[allow(clippy::too_many_arguments)]
+    async fn passkeys_form<'a>(
+        &'a self,
+        auth: &Auth,
+        ctx: &'a mut RequestContext,
+        req: &'a mut request::Parts,
+        form: Form,
+        fields: &FormData,
+        token: &str,
+        session: &auth::Session,
+        ip: &str,
+    ) -> Decision<'a> {
+        if session.pending {
+            return Self::refuse(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                "passkey change from a session still waiting for its second factor",
+                "Finish signing in first.",
+            );
+        }
+        let fresh_seconds = self.passkey_fresh_seconds(ctx);
+        if form == Form::PasskeyRemove {
+            if !session.mfa_fresh(auth.now(), fresh_seconds) {
+                note(
+                    ctx,
+                    Action::Block,
+                    format!(
+                        "passkey removal by {} without a fresh second factor",
+                        session.username
+                    ),
+                );
+                return Decision::Respond(redirect(PASSKEYS_PAGE));
+            }
+            let Ok(id) = fields.get("id").parse::<i64>() else {
+                return Self::refuse(
+                    ctx,
+                    StatusCode::BAD_REQUEST,
+                    "passkey removal without a valid id",
+                    "That passkey does not exist. Go back and reload.",
+                );
+            };
+            return match auth
+                .remove_passkey(&session.username, id, &session.username)
+                .await
+            {
+                Err(e) => self.unavailable(ctx, e.to_string()),
+                Ok(true) => {
+                    note(
+                        ctx,
+                        Action::Redirect,
+                        format!("{} removed passkey {id}", session.username),
+                    );
+                    Decision::Respond(redirect(PASSKEYS_PAGE))
+                }
+                Ok(false) => Self::refuse(
+                    ctx,
+                    StatusCode::NOT_FOUND,
+                    &format!(
+                        "{} tried to remove passkey {id}, not theirs or gone",
+                        session.username
+                    ),
+                    "That passkey does not exist. Go back and reload.",
+                ),
+            };
+        }
+        let Some(rp) = relying_party(ctx, req) else {
+            return Self::refuse(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "passkey registration of {} on a host that cannot be a relying party",
+                    session.username
+                ),
+                "Passkeys need the site's host name: open the shop by its name, not an IP address.",
+            );
+        };
+        let outcome = auth
+            .finish_passkey_registration(
+                token,
+                &rp,
+                fresh_seconds,
+                fields.get("name"),
+                fields.get("credential"),
+                ip,
+            )
+            .await;
+        match outcome {
+            Err(e) => self.unavailable(ctx, e.to_string()),
+            Ok(Ok(info)) => {
+                note(
+                    ctx,
+                    Action::Redirect,
+                    format!(
+                        "{} registered passkey {} ({:?})",
+                        session.username, info.id, info.name
+                    ),
+                );
+                Decision::Respond(redirect(PASSKEYS_PAGE))
+            }
+            Ok(Err(Refusal::StaleSecondFactor)) => {
+                note(
+                    ctx,
+                    Action::Block,
+                    format!(
+                        "passkey registration by {} without a fresh second factor",
+                        session.username
+                    ),
+                );
+                Decision::Respond(redirect(PASSKEYS_PAGE))
+            }
+            Ok(Err(refusal)) => {
+                note(
+                    ctx,
+                    Action::Block,
+                    format!(
+                        "passkey registration refused ({}) for {}",
+                        refusal.reason(),
+                        session.username
+                    ),
+                );
+                self.passkeys_page(
+                    ctx,
+                    req,
+                    StatusCode::BAD_REQUEST,
+                    "The passkey could not be added. Try again.",
+                )
+                .await
             }
         }
     }
@@ -861,8 +1428,37 @@ fn portal_form(path: &str) -> Option<Form> {
         "mfa" => Some(Form::Mfa),
         "step-up" => Some(Form::StepUp),
         "logout" => Some(Form::Logout),
+        "passkey-mfa" => Some(Form::PasskeyMfa),
+        "passkey-step-up" => Some(Form::PasskeyStepUp),
+        "passkeys" => Some(Form::Passkeys),
+        "passkeys/register" => Some(Form::PasskeyRegister),
+        "passkeys/remove" => Some(Form::PasskeyRemove),
         _ => None,
     }
+}
+
+/// The relying party for this request: its host name when it is one of
+/// the site's hosts and a domain name, with the origin the browser used
+/// (the portal is served over TLS).
+fn relying_party(ctx: &RequestContext, req: &request::Parts) -> Option<RelyingParty> {
+    let authority = match req.uri.authority() {
+        Some(a) => a.as_str().to_string(),
+        None => req.headers.get(header::HOST)?.to_str().ok()?.to_string(),
+    };
+    let authority = authority.to_ascii_lowercase();
+    let authority = authority.strip_suffix(":443").unwrap_or(&authority);
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim_end_matches('.');
+    if !ctx.tls || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    if !ctx.site.hosts.iter().any(|h| h == host) {
+        return None;
+    }
+    RelyingParty::new(host, &format!("https://{authority}"), &ctx.site.name).ok()
 }
 
 impl Stage for AccessGate {
@@ -903,7 +1499,10 @@ impl Stage for AccessGate {
                         .unwrap_or(home);
                     Decision::Respond(self.login_page(ctx, StatusCode::OK, &next, ""))
                 }
-                (Method::POST, Some(f)) => {
+                (Method::GET | Method::HEAD, Some(Form::Passkeys)) => {
+                    Decision::wait(self.passkeys_page(ctx, req, StatusCode::OK, ""))
+                }
+                (Method::POST, Some(f)) if f != Form::Passkeys => {
                     ctx.state.insert(f);
                     Decision::Continue
                 }
