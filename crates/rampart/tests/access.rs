@@ -1,8 +1,8 @@
 //! Staff access end to end: the real `rampart serve` (and `rampart demo`)
 //! in front of a store, accounts made with the real `rampart users`
 //! command, a client that keeps cookies like a browser, TOTP codes
-//! computed here from the enrolled secret (RFC 6238, independently of
-//! Rampart's code).
+//! computed from the enrolled secret (RFC 6238, independently of
+//! Rampart's code: tests/common).
 
 mod common;
 
@@ -14,47 +14,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http::{Request, Response};
-
-// ---------------------------------------------------------------------------
-// TOTP, independently of Rampart.
-
-fn base32_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = Vec::new();
-    let (mut buf, mut bits) = (0u64, 0u32);
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-            .expect("base32 secret") as u64;
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// The 6-digit code of `secret` at `offset` steps from now.
-fn totp(secret: &str, offset: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let step = (now / 30 + offset) as u64;
-    let key = ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-        &base32_decode(secret),
-    );
-    let tag = ring::hmac::sign(&key, &step.to_be_bytes());
-    let h = tag.as_ref();
-    let i = (h[19] & 0x0f) as usize;
-    let n = u32::from_be_bytes([h[i] & 0x7f, h[i + 1], h[i + 2], h[i + 3]]) % 1_000_000;
-    format!("{n:06}")
-}
 
 // ---------------------------------------------------------------------------
 // A browser: cookies, forms.

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::chromium::Chromium;
 use common::*;
 use http::{Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -971,124 +972,8 @@ async fn losing_redis_loses_no_request_and_keeps_known_bans() {
 }
 
 // ---------------------------------------------------------------------------
-// The proof-of-work challenge, solved by headless Chromium.
-
-/// Headless Chromium driven over the DevTools protocol.
-struct Chromium {
-    child: std::process::Child,
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    session: String,
-    next_id: u64,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Chromium {
-    async fn start() -> Chromium {
-        use std::io::{BufRead, BufReader};
-        let profile = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("chromium")
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--ignore-certificate-errors",
-                "--no-first-run",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("chromium (Debian's package; .ci/run installs it)");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    let _ = tx.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("chromium prints its DevTools address");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let mut c = Chromium {
-            child,
-            ws,
-            session: String::new(),
-            next_id: 0,
-            _profile: profile,
-        };
-        let target = c
-            .call(
-                "Target.createTarget",
-                serde_json::json!({ "url": "about:blank" }),
-            )
-            .await;
-        let target_id = target["targetId"].as_str().unwrap().to_string();
-        let attached = c
-            .call(
-                "Target.attachToTarget",
-                serde_json::json!({ "targetId": target_id, "flatten": true }),
-            )
-            .await;
-        c.session = attached["sessionId"].as_str().unwrap().to_string();
-        c
-    }
-
-    /// One DevTools command; its result.
-    async fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        use futures_util::{SinkExt, StreamExt};
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = serde_json::json!({ "id": id, "method": method, "params": params });
-        if !self.session.is_empty() {
-            msg["sessionId"] = serde_json::Value::String(self.session.clone());
-        }
-        self.ws
-            .send(tokio_tungstenite::tungstenite::Message::Text(
-                msg.to_string().into(),
-            ))
-            .await
-            .unwrap();
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
-                .await
-                .expect("chromium answers")
-                .unwrap()
-                .unwrap();
-            let tokio_tungstenite::tungstenite::Message::Text(t) = m else {
-                continue;
-            };
-            let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-            if v["id"] == id {
-                assert!(v.get("error").is_none(), "{method}: {v}");
-                return v["result"].clone();
-            }
-        }
-    }
-
-    async fn eval(&mut self, js: &str) -> serde_json::Value {
-        let r = self
-            .call(
-                "Runtime.evaluate",
-                serde_json::json!({ "expression": js, "returnByValue": true }),
-            )
-            .await;
-        r["result"]["value"].clone()
-    }
-}
+// The proof-of-work challenge, solved by headless Chromium
+// (tests/common/chromium.rs).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_challenge_is_solved_by_a_browser_and_stops_scripts() {

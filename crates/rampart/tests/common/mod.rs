@@ -2,6 +2,8 @@
 //! client that reports which certificate it was shown.
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -534,4 +536,45 @@ pub fn form_encode(fields: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+// ---------------------------------------------------------------------------
+// TOTP, independently of Rampart.
+
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u64, 0u32);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a == c.to_ascii_uppercase())
+            .expect("base32 secret") as u64;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The 6-digit code of `secret` at `offset` steps from now.
+pub fn totp(secret: &str, offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let step = (now / 30 + offset) as u64;
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        &base32_decode(secret),
+    );
+    let tag = ring::hmac::sign(&key, &step.to_be_bytes());
+    let h = tag.as_ref();
+    let i = (h[19] & 0x0f) as usize;
+    let n = u32::from_be_bytes([h[i] & 0x7f, h[i + 1], h[i + 2], h[i + 3]]) % 1_000_000;
+    format!("{n:06}")
 }
