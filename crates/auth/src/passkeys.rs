@@ -49,7 +49,9 @@ pub struct RelyingParty {
 
 impl std::fmt::Debug for RelyingParty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelyingParty").field("id", &self.id).finish()
+        f.debug_struct("RelyingParty")
+            .field("id", &self.id)
+            .finish()
     }
 }
 
@@ -64,7 +66,9 @@ impl RelyingParty {
             return Err(bad("passkeys need an https origin"));
         }
         if url.domain().is_none() {
-            return Err(bad("an IP address cannot be a passkey relying party; use a host name"));
+            return Err(bad(
+                "an IP address cannot be a passkey relying party; use a host name",
+            ));
         }
         let webauthn = WebauthnBuilder::new(rp_id, &url)
             .map_err(|_| bad("the RP ID must be the origin's host name or a parent domain of it"))?
@@ -118,7 +122,10 @@ fn internal(what: &str) -> impl Fn(serde_json::Error) -> AuthError + '_ {
 
 /// The outcome of checking an assertion.
 pub(crate) enum Assertion {
-    Valid { passkey_id: i64, name: String },
+    Valid {
+        passkey_id: i64,
+        name: String,
+    },
     /// Forged, tampered, for another credential or another site.
     Invalid,
     /// No challenge for this session (expired, or answered already).
@@ -136,8 +143,9 @@ impl Auth {
             .fetch_one(self.db.pool())
             .await?;
         if let Some(h) = row.try_get::<Option<String>, _>(0)? {
-            return Uuid::parse_str(&h)
-                .map_err(|_| AuthError::Internal("stored WebAuthn user handle is not a UUID".into()));
+            return Uuid::parse_str(&h).map_err(|_| {
+                AuthError::Internal("stored WebAuthn user handle is not a UUID".into())
+            });
         }
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&crate::secret::random_bytes(16));
@@ -159,7 +167,10 @@ impl Auth {
             .map_err(|_| AuthError::Internal("stored WebAuthn user handle is not a UUID".into()))
     }
 
-    async fn stored_passkeys(&self, user_id: i64) -> Result<Vec<(i64, String, Passkey)>, AuthError> {
+    async fn stored_passkeys(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(i64, String, Passkey)>, AuthError> {
         let rows = sqlx::query(
             "SELECT id, name, passkey FROM auth_passkeys WHERE user_id = $1 ORDER BY id",
         )
@@ -169,7 +180,8 @@ impl Auth {
         rows.iter()
             .map(|r| {
                 let json: String = r.try_get(2)?;
-                let pk: Passkey = serde_json::from_str(&json).map_err(internal("stored passkey"))?;
+                let pk: Passkey =
+                    serde_json::from_str(&json).map_err(internal("stored passkey"))?;
                 Ok((r.try_get(0)?, r.try_get(1)?, pk))
             })
             .collect()
@@ -344,15 +356,21 @@ impl Auth {
             return Ok(Err(Refusal::StaleSecondFactor));
         }
         let Some(state) = self.take_challenge(&token_hash(token), "register").await? else {
-            return self.registration_refused(ip, &s.username, "no_challenge").await;
+            return self
+                .registration_refused(ip, &s.username, "no_challenge")
+                .await;
         };
         let state: PasskeyRegistration =
             serde_json::from_str(&state).map_err(internal("registration state"))?;
         if response.len() > MAX_RESPONSE_LEN {
-            return self.registration_refused(ip, &s.username, "malformed").await;
+            return self
+                .registration_refused(ip, &s.username, "malformed")
+                .await;
         }
         let Ok(reg) = serde_json::from_str::<RegisterPublicKeyCredential>(response) else {
-            return self.registration_refused(ip, &s.username, "malformed").await;
+            return self
+                .registration_refused(ip, &s.username, "malformed")
+                .await;
         };
         let passkey = match rp.webauthn.finish_passkey_registration(&reg, &state) {
             Ok(p) => p,
@@ -374,7 +392,9 @@ impl Auth {
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return self.registration_refused(ip, &s.username, "already_registered").await
+                return self
+                    .registration_refused(ip, &s.username, "already_registered")
+                    .await
             }
             Err(e) => return Err(e.into()),
         };

@@ -107,9 +107,8 @@ impl SoftKey {
     fn new() -> SoftKey {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let mut id = vec![0u8; 32];
         ring::rand::SecureRandom::fill(&rng, &mut id).unwrap();
         SoftKey {
@@ -398,7 +397,11 @@ async fn register_sign_in_and_refusals(auth: &Auth) {
     );
     key.counter = 10;
     let failed = audit_reasons(auth, "login.mfa_failed").await.join(" ");
-    for reason in ["invalid_passkey", "replayed_passkey", "no_passkey_challenge"] {
+    for reason in [
+        "invalid_passkey",
+        "replayed_passkey",
+        "no_passkey_challenge",
+    ] {
         assert!(failed.contains(reason), "{reason} in {failed}");
     }
     // Refused passkeys count toward the account's lockout like bad codes.
@@ -442,8 +445,14 @@ async fn register_sign_in_and_refusals(auth: &Auth) {
     assert_eq!(counter_of(auth, info.id).await, 11);
 
     // Removal.
-    assert!(!auth.remove_passkey("alice", info.id + 100, "alice").await.unwrap());
-    assert!(auth.remove_passkey("alice", info.id, "alice").await.unwrap());
+    assert!(!auth
+        .remove_passkey("alice", info.id + 100, "alice")
+        .await
+        .unwrap());
+    assert!(auth
+        .remove_passkey("alice", info.id, "alice")
+        .await
+        .unwrap());
     assert!(auth.passkeys("alice").await.unwrap().is_empty());
     let p = pending(auth, "alice").await;
     assert!(auth

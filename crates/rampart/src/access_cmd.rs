@@ -103,8 +103,29 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// A lost phone: remove the account's authenticator and recovery codes,
-    /// end its sessions, and print a new enrollment.
+    /// An account's passkeys (registered by its owner at
+    /// https://SHOP/.rampart/passkeys): id, name, added, last used.
+    Passkeys {
+        #[command(flatten)]
+        db: StaffDb,
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one passkey of an account (a lost laptop or security key).
+    RemovePasskey {
+        #[command(flatten)]
+        db: StaffDb,
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The id `rampart users passkeys` shows
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// A lost phone: remove the account's authenticator, passkeys and
+    /// recovery codes, end its sessions, and print a new enrollment.
     ResetMfa {
         #[command(flatten)]
         db: StaffDb,
@@ -460,6 +481,53 @@ pub fn users(command: UsersCommand) -> Result<(), Failure> {
                     )),
                 }
             }
+            UsersCommand::Passkeys { db, name, json } => {
+                let auth = open(&db, false).await?;
+                let keys = auth.passkeys(&name).await.map_err(fail)?;
+                let mut lines = Vec::new();
+                if json {
+                    for k in &keys {
+                        lines.push(serde_json::to_string(k).unwrap_or_default());
+                    }
+                } else {
+                    lines.push(format!(
+                        "{:<6} {:<32} {:<25} LAST USED",
+                        "ID", "NAME", "ADDED"
+                    ));
+                    for k in &keys {
+                        lines.push(format!(
+                            "{:<6} {:<32} {:<25} {}",
+                            k.id,
+                            k.name,
+                            time_text(Some(k.created)),
+                            time_text(k.last_used)
+                        ));
+                    }
+                }
+                let mut out = std::io::stdout().lock();
+                for l in lines {
+                    if writeln!(out, "{l}").is_err() {
+                        return Ok(());
+                    }
+                }
+                let _ = out.flush();
+                Ok(())
+            }
+            UsersCommand::RemovePasskey { db, name, id } => {
+                let auth = open(&db, false).await?;
+                if auth.remove_passkey(&name, id, &actor()).await.map_err(fail)? {
+                    say(format!(
+                        "Removed passkey {id} of {}.",
+                        name.trim().to_ascii_lowercase()
+                    ))
+                } else {
+                    Err(usage(format!(
+                        "{} has no passkey {id} (see `rampart users passkeys {}`)",
+                        name.trim().to_ascii_lowercase(),
+                        name.trim().to_ascii_lowercase()
+                    )))
+                }
+            }
             UsersCommand::ResetMfa { db, name, json } => {
                 let auth = open(&db, false).await?;
                 let e = auth.reset_mfa(&name, &actor()).await.map_err(fail)?;
@@ -469,7 +537,7 @@ pub fn users(command: UsersCommand) -> Result<(), Failure> {
                     let mut out = std::io::stdout().lock();
                     writeln!(
                         out,
-                        "Reset two-factor authentication of {}: the old authenticator and recovery codes no longer work; its sessions ended.",
+                        "Reset two-factor authentication of {}: the old authenticator, passkeys and recovery codes no longer work; its sessions ended.",
                         name.trim().to_ascii_lowercase()
                     )
                     .and_then(|_| print_enrollment(&mut out, &e))
