@@ -37,8 +37,9 @@ use crate::{Auth, AuthError};
 pub const CHALLENGE_SECONDS: i64 = 300;
 /// Longest passkey name kept.
 pub const MAX_NAME_LEN: usize = 64;
-/// Longest credential response looked at (a passkey's is under 2 KiB).
-pub const MAX_RESPONSE_LEN: usize = 12 * 1024;
+/// Longest credential response looked at (a passkey's is under 2 KiB;
+/// the portal's forms are at most 8 KiB).
+pub const MAX_RESPONSE_LEN: usize = 6 * 1024;
 
 /// Who the passkeys are for: the site's host name (the RP ID) and the
 /// origin its pages are served from (`https://host[:port]`).

@@ -61,8 +61,8 @@ pub const SESSION_COOKIE: &str = "__Host-rampart_session";
 pub const CSRF_COOKIE: &str = "__Host-rampart_csrf";
 /// Where the portal answers.
 pub const PORTAL: &str = "/.rampart/";
-/// Largest portal form accepted (a passkey answer is a few KiB).
-const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Largest portal form accepted (a passkey's answer, under 2 KiB, fits).
+const MAX_FORM_BYTES: usize = 8 * 1024;
 /// Where staff manage their passkeys.
 pub const PASSKEYS_PAGE: &str = "/.rampart/passkeys";
 /// Managing passkeys needs a second factor within this many minutes (or
