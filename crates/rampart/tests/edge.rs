@@ -726,24 +726,41 @@ async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {
     let mut customer = Shopper::new(demo.https, "127.0.0.32");
     assert_eq!(customer.send("GET", "/", None).await.unwrap().status(), 200);
 
-    let (code, json, err) = run(&[
-        "bans",
-        "list",
-        "--json",
-        "--data",
-        &data.display().to_string(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let sources: Vec<(String, String)> = json
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|b| {
-            (
-                b["target"].as_str().unwrap().to_string(),
-                b["source"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    // The bans are stored by a background task: read until all three
+    // are there (bounded).
+    let expected = [
+        ("127.0.0.30", "login_failures"),
+        ("127.0.0.31", "payment_declines"),
+        ("127.0.8.7", "account_failures"),
+    ];
+    let t = Instant::now();
+    let sources = loop {
+        let (code, json, err) = run(&[
+            "bans",
+            "list",
+            "--json",
+            "--data",
+            &data.display().to_string(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let sources: Vec<(String, String)> = json
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|b| {
+                (
+                    b["target"].as_str().unwrap().to_string(),
+                    b["source"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let all = expected
+            .iter()
+            .all(|(t, s)| sources.contains(&(t.to_string(), s.to_string())));
+        if all || t.elapsed() > Duration::from_secs(10) {
+            break sources;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(
         sources.contains(&("127.0.0.30".into(), "login_failures".into())),
         "{sources:?}"
