@@ -474,6 +474,14 @@ async fn demo_pl2() {
     check_preset("demo", 2).await;
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn woocommerce_pl1() {
+    check_preset("woocommerce", 1).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn woocommerce_pl2() {
+    check_preset("woocommerce", 2).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prestashop_pl1() {
     check_preset("prestashop", 1).await;
 }
