@@ -482,6 +482,10 @@ async fn woocommerce_pl2() {
     check_preset("woocommerce", 2).await;
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magento2_pl1() {
+    check_preset("magento2", 1).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prestashop_pl1() {
     check_preset("prestashop", 1).await;
 }
