@@ -522,6 +522,14 @@ impl Edge {
         }
     }
 
+    fn any_suspicious(&self) -> bool {
+        !self
+            .suspicious
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     fn suspicion(&self, ip: IpAddr) -> Option<Suspicion> {
         let s = self.suspicious.lock().unwrap_or_else(|e| e.into_inner());
         if s.is_empty() {
@@ -843,9 +851,20 @@ impl EdgeStage {
         class: Option<RouteClass>,
     ) -> Option<Response<Bytes>> {
         let cfg = &active.config.challenge;
+        let path = req.uri.path();
+        // Most requests: no challenge can apply (no attack mode, no
+        // challenged paths, no suspicious address); only the pass cookie
+        // is kept from the store.
+        let may_apply = path == challenge::PATH
+            || cfg.under_attack
+            || !active.paths.challenged.is_empty()
+            || (cfg.suspicious && self.edge.any_suspicious());
+        if !may_apply {
+            challenge::strip_pass(&mut req.headers);
+            return None;
+        }
         let now_s = bans::now_ms() / 1000;
         let signer = self.edge.signer.load();
-        let path = req.uri.path();
         if path == challenge::PATH {
             let q: HashMap<String, String> =
                 form_urlencoded::parse(req.uri.query().unwrap_or("").as_bytes())
