@@ -23,6 +23,9 @@ use toml::Spanned;
 #[path = "access_config.rs"]
 mod access;
 pub use access::{ProtectConfig, StepUp};
+#[path = "cards_config.rs"]
+mod cards;
+pub use cards::{LeakAction, SiteCards, VaultConfig};
 #[path = "edge/config.rs"]
 mod edge;
 pub use edge::{
@@ -61,6 +64,7 @@ struct FileConfig {
     server: Spanned<FileServer>,
     edge: Option<edge::FileEdge>,
     cluster: Option<edge::FileCluster>,
+    vault: Option<cards::FileVault>,
     #[serde(default)]
     site: Vec<Spanned<FileSite>>,
 }
@@ -105,6 +109,7 @@ struct FileSite {
     #[serde(default)]
     protect: Vec<Spanned<access::FileProtect>>,
     limits: Option<Spanned<edge::FileSiteLimits>>,
+    cards: Option<Spanned<cards::FileCards>>,
 }
 
 /// `[site.waf]`: the ModSecurity-compatible WAF with the OWASP CRS.
@@ -166,6 +171,8 @@ pub struct Config {
     /// `[cluster]`: Redis shared by several nodes for the edge's buckets,
     /// jail counters and bans.
     pub cluster: Option<ClusterConfig>,
+    /// `[vault]`: the card vault checkout requests are tokenized into.
+    pub vault: Option<VaultConfig>,
     pub sites: Vec<SiteConfig>,
 }
 
@@ -232,6 +239,8 @@ pub struct SiteConfig {
     pub protect: Vec<ProtectConfig>,
     /// `[site.limits]`: the site's own rate limits and body timeouts.
     pub limits: SiteLimits,
+    /// `[site.cards]`: inline tokenization and leak prevention.
+    pub cards: SiteCards,
 }
 
 /// Whether the WAF blocks or only records.
@@ -449,6 +458,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             None => None,
         };
         let cluster = raw.cluster.map(|c| self.cluster(c)).transpose()?;
+        let vault = raw.vault.map(|v| self.vault(v)).transpose()?;
         if raw.site.is_empty() {
             return self.err(
                 server_span,
@@ -541,6 +551,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 .map(|l| self.site_limits(l, edge.is_some()))
                 .transpose()?
                 .unwrap_or_default();
+            let cards = self.cards(site.cards, vault.is_some())?;
             let default = match &site.default {
                 Some(d) if *d.get_ref() => {
                     if sites.iter().any(|s: &SiteConfig| s.default) {
@@ -564,6 +575,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 platform,
                 protect,
                 limits,
+                cards,
             });
         }
         Ok(Config {
@@ -571,6 +583,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             server,
             edge,
             cluster,
+            vault,
             sites,
         })
     }

@@ -50,7 +50,19 @@ pub fn error_page(status: StatusCode, request_id: &HeaderValue) -> Response<Byte
             "This request was refused for security reasons.",
         ),
     };
-    let id = request_id.to_str().unwrap_or("");
+    message_page(status, title, text, request_id)
+}
+
+/// A page like [`error_page`] with a title and sentence of the caller's
+/// (HTML-escaped here).
+pub fn message_page(
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    request_id: &HeaderValue,
+) -> Response<Bytes> {
+    let (title, text) = (escape(title), escape(text));
+    let id = escape(request_id.to_str().unwrap_or(""));
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -75,6 +87,21 @@ small{{color:#6b7280}}</style></head>\n<body><main><h1>{title}</h1><p>{text}</p>
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     }
     resp
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -197,12 +197,32 @@ pub struct RequestContext {
     pub findings: Findings,
     /// Per-stage state, keyed by a type private to each stage.
     pub state: http::Extensions,
+    /// The gateway's event bus, for a stage whose decision is an event of
+    /// its own (see [`RequestContext::event`]).
+    pub events: ops::bus::EventBus,
 }
 
 impl RequestContext {
     /// The request id as text.
     pub fn request_id(&self) -> &str {
         self.request_id.to_str().unwrap_or("")
+    }
+
+    /// An event about this request (site, request id, client address,
+    /// method and path filled in), for a stage to emit on [`Self::events`].
+    pub fn event(
+        &self,
+        kind: &'static str,
+        severity: ops::Severity,
+        req: &request::Parts,
+    ) -> ops::Event {
+        let mut e = ops::Event::new(kind, severity);
+        e.site = Some(self.site.name.clone());
+        e.request_id = Some(self.request_id().to_string());
+        e.client_ip = Some(self.client_addr.ip());
+        e.method = Some(req.method.as_str().to_string());
+        e.uri = Some(req.uri.path().to_string());
+        e
     }
 }
 

@@ -362,6 +362,7 @@ mod tests {
             platform: None,
             protect: Vec::new(),
             limits: Default::default(),
+            cards: Default::default(),
         }
     }
 

@@ -299,12 +299,56 @@ fn config_check(file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The stages every request goes through, in order.
-fn pipeline() -> PipelineBuilder {
-    Arc::new(|config: &Config| {
+/// The card vault a gateway tokenizes into, opened once at start.
+struct Cards {
+    /// The `[vault]` it was opened with: a reload that changes it is
+    /// refused (it takes a restart).
+    config: Option<gateway::config::VaultConfig>,
+    vault: Option<(Arc<vault::Vault>, vault::Tokenizer)>,
+}
+
+impl Cards {
+    /// Opens `[vault]`, if configured (inside the runtime: the tokenizer
+    /// is a task).
+    async fn open(config: &Config) -> Result<Cards, Failure> {
+        let vault = gateway::stages::tokenize::open_vault(config)
+            .await
+            .map_err(usage)?
+            .map(|v| (v.clone(), vault::Tokenizer::spawn(v, 256)));
+        Ok(Cards {
+            config: config.vault.clone(),
+            vault,
+        })
+    }
+}
+
+/// The stages every request goes through, in order: inline tokenization
+/// (so the WAF and its audit trail only see tokens), the WAF, and leak
+/// prevention (its response phase after the WAF's). The gateway puts the
+/// edge and the access gate in front.
+fn pipeline(cards: Cards) -> PipelineBuilder {
+    Arc::new(move |config: &Config| {
+        if config.vault != cards.config {
+            return Err(
+                "the [vault] table changed: restart Rampart to put it in force".to_string(),
+            );
+        }
         let mut stages: Vec<Arc<dyn gateway::Stage>> = Vec::new();
+        if let Some((vault, tokenizer)) = &cards.vault {
+            stages.push(Arc::new(gateway::stages::tokenize::Tokenization::new(
+                vault.clone(),
+                tokenizer.clone(),
+            )));
+        }
         if let Some(waf) = Waf::from_config(config)? {
             stages.push(Arc::new(waf));
+        }
+        if config
+            .sites
+            .iter()
+            .any(|s| s.cards.leaks != gateway::config::LeakAction::Off)
+        {
+            stages.push(Arc::new(gateway::stages::leaks::LeakPrevention));
         }
         Ok(Pipeline::new(stages))
     })
@@ -337,13 +381,16 @@ fn serve(state: &StateArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
-    runtime
-        .block_on(gateway::serve(config, pipeline(), reload, |addrs| {
+    runtime.block_on(async {
+        let cards = Cards::open(&config).await?;
+        gateway::serve(config, pipeline(cards), reload, |addrs| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", addrs.ready_line());
             let _ = out.flush();
-        }))
-        .map_err(usage)?;
+        })
+        .await
+        .map_err(usage)
+    })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
 }
@@ -693,7 +740,8 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
                         \x20                rampart users reset-mfa owner --data {data_text})\n"
             )
         });
-        let result = gateway::serve(config, pipeline(), reload, move |addrs| {
+        let cards = Cards::open(&config).await?;
+        let result = gateway::serve(config, pipeline(cards), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", addrs.ready_line());
             let port = addrs.https.port();

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+mod common;
+use common::pan_scan::{assert_no_card, scan_dir};
+
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
 /// Runs `rampart ARGS` with `stdin`; returns (status, stdout, stderr).
@@ -76,64 +79,6 @@ fn keys_and_data(dir: &Path) -> (String, String) {
 
 /// The forms a card number can take in a file: plain, spaced, dashed,
 /// hex, and base64 at each alignment.
-fn forms(pan: &str) -> Vec<Vec<u8>> {
-    let groups: Vec<&str> = pan
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let mut out = vec![
-        pan.as_bytes().to_vec(),
-        groups.join(" ").into_bytes(),
-        groups.join("-").into_bytes(),
-        pan.bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            .into_bytes(),
-    ];
-    for engine in [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-    ] {
-        for shift in 0..3 {
-            let mut padded = vec![b'x'; shift];
-            padded.extend_from_slice(pan.as_bytes());
-            let enc = engine.encode(&padded);
-            let start = (shift * 4).div_ceil(3) + 1;
-            let end = enc.trim_end_matches('=').len().saturating_sub(2);
-            out.push(enc.as_bytes()[start..end].to_vec());
-        }
-    }
-    out
-}
-
-/// Fails if any of `pans` appears in `bytes` in any form.
-fn assert_no_card(what: &str, bytes: &[u8], pans: &[String]) {
-    for p in pans {
-        for form in forms(p) {
-            assert!(
-                memchr::memmem::find(bytes, &form).is_none(),
-                "{what} holds a card number as {:?}",
-                String::from_utf8_lossy(&form)
-            );
-        }
-    }
-}
-
-fn scan_dir(dir: &Path, pans: &[String]) -> usize {
-    let mut files = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files += scan_dir(&path, pans);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            files += 1;
-            assert_no_card(&path.display().to_string(), &bytes, pans);
-        }
-    }
-    files
-}
-
 #[test]
 fn the_scan_finds_what_is_there() {
     let p = pan(5);

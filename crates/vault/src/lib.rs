@@ -173,6 +173,10 @@ struct Keys {
     ring: Arc<KeyRing>,
     checked: Instant,
     modified: Option<SystemTime>,
+    /// Why the last re-read of a changed key file failed: until a re-read
+    /// succeeds, the vault refuses to work (rather than go on writing under
+    /// keys the operator has replaced).
+    failed: Option<String>,
 }
 
 /// The card vault.
@@ -270,6 +274,7 @@ impl Vault {
                 ring: Arc::new(ring),
                 checked: Instant::now(),
                 modified,
+                failed: None,
             }),
             entropy: Mutex::new(Entropy::new()),
         };
@@ -360,28 +365,47 @@ impl Vault {
         let (ring, stale) = {
             let mut keys = lock(&self.keys);
             if keys.checked.elapsed() < Duration::from_secs(1) {
+                if let Some(why) = &keys.failed {
+                    return Err(VaultError::KeyFile(why.clone()));
+                }
                 (keys.ring.clone(), false)
             } else {
                 keys.checked = Instant::now();
                 let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-                (keys.ring.clone(), modified != keys.modified)
+                (
+                    keys.ring.clone(),
+                    modified != keys.modified || keys.failed.is_some(),
+                )
             }
         };
         if !stale {
             return Ok(ring);
         }
-        let (fresh, modified) = Self::read_keys(&self.source)?;
-        self.register(&fresh).await?;
-        let fresh = Arc::new(fresh);
+        let read = match Self::read_keys(&self.source) {
+            Ok((fresh, modified)) => self.register(&fresh).await.map(|()| (fresh, modified)),
+            Err(e) => Err(e),
+        };
         let mut keys = lock(&self.keys);
-        keys.ring = fresh.clone();
-        keys.modified = modified;
-        Ok(fresh)
+        match read {
+            Ok((fresh, modified)) => {
+                let fresh = Arc::new(fresh);
+                keys.ring = fresh.clone();
+                keys.modified = modified;
+                keys.failed = None;
+                Ok(fresh)
+            }
+            Err(e) => {
+                keys.failed = Some(format!("the changed key file cannot be used: {e}"));
+                Err(e)
+            }
+        }
     }
 
     /// Re-reads the key file now (after `keygen` added a version).
     pub async fn reload_keys(&self) -> Result<(), VaultError> {
-        lock(&self.keys).checked = Instant::now() - Duration::from_secs(2);
+        lock(&self.keys).checked = Instant::now()
+            .checked_sub(Duration::from_secs(2))
+            .unwrap_or_else(Instant::now);
         lock(&self.keys).modified = None;
         self.keys().await.map(|_| ())
     }

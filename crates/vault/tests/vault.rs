@@ -381,6 +381,36 @@ on_both!(
     key_file_change_reaches_a_running_vault
 );
 
+/// A key file replaced by one the vault was not written with stops the
+/// vault on every call (not every other second), until the right file is
+/// back.
+async fn foreign_key_file_stops_the_vault_until_restored(place: &Place) {
+    let vault = open(place, VaultOptions::default()).await;
+    vault.tokenize(&cards(1)[0]).await.unwrap();
+    let good = std::fs::read(place.keys()).unwrap();
+    std::fs::remove_file(place.keys()).unwrap();
+    vault::keygen(&place.keys()).unwrap();
+    vault.reload_keys().await.unwrap_err();
+    for _ in 0..15 {
+        let e = vault.tokenize(&cards(1)[0]).await.unwrap_err();
+        assert!(e.is_config(), "{e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::write(place.keys(), good).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while vault.tokenize(&cards(1)[0]).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restored key file was not taken"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+on_both!(
+    foreign_key_file_both,
+    foreign_key_file_stops_the_vault_until_restored
+);
+
 async fn dedup(place: &Place) {
     let options = VaultOptions {
         fingerprint: true,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod pan_scan;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
