@@ -38,6 +38,7 @@ async fn main() {
         config.payment_provider = PaymentProvider::Remote {
             url: format!("http://{provider_addr}/v1/charges"),
             proxy: None,
+            ca_file: None,
         };
         println!("simulated payment provider on http://{provider_addr}/v1/charges");
     }

@@ -65,6 +65,10 @@ pub enum PaymentProvider {
         /// proxy, `http://127.0.0.1:PORT`); `None` connects directly and
         /// ignores proxy environment variables.
         proxy: Option<String>,
+        /// A PEM file of extra root certificates to trust for the
+        /// provider's TLS, e.g. the CA of Rampart's outbound proxy, which
+        /// opens the TLS of allowlisted destinations to swap tokens back.
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -72,10 +76,15 @@ impl fmt::Debug for PaymentProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PaymentProvider::Simulated => f.write_str("Simulated"),
-            PaymentProvider::Remote { url, proxy } => f
+            PaymentProvider::Remote {
+                url,
+                proxy,
+                ca_file,
+            } => f
                 .debug_struct("Remote")
                 .field("url", &without_credentials(url))
                 .field("proxy", &proxy.as_deref().map(without_credentials))
+                .field("ca_file", ca_file)
                 .finish(),
         }
     }
@@ -102,6 +111,7 @@ mod tests {
         let provider = PaymentProvider::Remote {
             url: "https://sk_live_secret:x@payments.example/v1/charges?a=b@c".into(),
             proxy: Some("http://user:hunter2@127.0.0.1:3128".into()),
+            ca_file: None,
         };
         let shown = format!("{provider:?}");
         assert!(!shown.contains("sk_live_secret"), "{shown}");

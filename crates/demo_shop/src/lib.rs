@@ -58,7 +58,9 @@ pub use config::{
     DEMO_STAFF_PASSWORD, DEMO_STAFF_USERNAME,
 };
 pub use payment::{passes_luhn, CardDetails, ChargeOutcome, DeclineReason, SimulatedProcessor};
-pub use provider::serve_simulated_provider;
+pub use provider::{
+    serve_simulated_provider, serve_simulated_provider_tls, simulated_provider_certificate,
+};
 
 /// Open (or create and seed) the shop's database under
 /// `config.data_dir`, then serve the shop on `listener` until the returned

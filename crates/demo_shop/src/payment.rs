@@ -318,7 +318,11 @@ impl PaymentGateway {
     pub(crate) fn new(provider: &PaymentProvider) -> Result<PaymentGateway, String> {
         match provider {
             PaymentProvider::Simulated => Ok(PaymentGateway::Simulated(SimulatedProcessor)),
-            PaymentProvider::Remote { url, proxy } => {
+            PaymentProvider::Remote {
+                url,
+                proxy,
+                ca_file,
+            } => {
                 let parsed = reqwest::Url::parse(url)
                     .map_err(|e| format!("payment provider URL {url:?} is invalid: {e}"))?;
                 if !matches!(parsed.scheme(), "http" | "https") {
@@ -340,6 +344,21 @@ impl PaymentGateway {
                     ),
                     None => builder.no_proxy(),
                 };
+                if let Some(file) = ca_file {
+                    let pem = std::fs::read(file)
+                        .map_err(|e| format!("payment provider CA file {}: {e}", file.display()))?;
+                    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                        .map_err(|e| format!("payment provider CA file {}: {e}", file.display()))?;
+                    if certs.is_empty() {
+                        return Err(format!(
+                            "payment provider CA file {}: no certificate in it",
+                            file.display()
+                        ));
+                    }
+                    for cert in certs {
+                        builder = builder.add_root_certificate(cert);
+                    }
+                }
                 let client = builder
                     .build()
                     .map_err(|e| format!("cannot set up the payment provider client: {e}"))?;

@@ -33,6 +33,66 @@ pub async fn serve_simulated_provider(listener: TcpListener) -> io::Result<()> {
     crate::server::run(listener, Arc::new(answer_charge)).await
 }
 
+/// A self-signed certificate for a simulated provider answering as
+/// `host`: (certificate PEM, private key PEM). Whoever charges it must
+/// trust the certificate.
+pub fn simulated_provider_certificate(host: &str) -> Result<(String, String), String> {
+    let key = rcgen::KeyPair::generate().map_err(|e| format!("provider key: {e}"))?;
+    let params = rcgen::CertificateParams::new(vec![host.to_string()])
+        .map_err(|e| format!("provider certificate for {host:?}: {e}"))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| format!("provider certificate: {e}"))?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// [`serve_simulated_provider`] over TLS with this certificate and key
+/// (PEM), as a real provider's API is.
+pub async fn serve_simulated_provider_tls(
+    listener: TcpListener,
+    cert_pem: &str,
+    key_pem: &str,
+) -> io::Result<()> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(format!("provider certificate: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| bad(format!("provider key: {e}")))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| bad(format!("provider certificate: {e}")))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(a) => a,
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(|request| async move {
+                Ok::<_, std::convert::Infallible>(answer_charge(request).await)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
 async fn answer_charge(request: Request<Incoming>) -> ShopResponse {
     let mut visit = Visit::new(request);
     if visit.method != Method::POST {

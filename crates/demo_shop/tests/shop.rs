@@ -810,6 +810,7 @@ async fn checkout_through_a_remote_provider_forwards_the_card_field_as_received(
     let shop = start_shop(PaymentProvider::Remote {
         url: format!("http://{provider}/v1/charges"),
         proxy: None,
+        ca_file: None,
     })
     .await;
     let b = shop.browser();
@@ -840,12 +841,58 @@ async fn checkout_through_a_remote_provider_forwards_the_card_field_as_received(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_provider_answers_over_tls_to_a_shop_that_trusts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = demo_shop::simulated_provider_certificate("localhost").unwrap();
+    let ca = dir.path().join("provider.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        demo_shop::serve_simulated_provider_tls(listener, &cert, &key)
+            .await
+            .unwrap()
+    });
+    let shop = start_shop(PaymentProvider::Remote {
+        url: format!("https://localhost:{port}/v1/charges"),
+        proxy: None,
+        ca_file: Some(ca),
+    })
+    .await;
+    let b = shop.browser();
+    add_to_cart(&shop, &b, "stoneware-mug", "1").await;
+    let r = checkout(&shop, &b, "4242424242424242", "12/39", "123").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    add_to_cart(&shop, &b, "stoneware-mug", "1").await;
+    let r = checkout(&shop, &b, "4000000000000002", "12/39", "123").await;
+    assert_eq!(r.status(), StatusCode::PAYMENT_REQUIRED);
+
+    // Without the certificate the shop does not trust the provider.
+    let untrusting = start_shop(PaymentProvider::Remote {
+        url: format!("https://localhost:{port}/v1/charges"),
+        proxy: None,
+        ca_file: None,
+    })
+    .await;
+    let b = untrusting.browser();
+    add_to_cart(&untrusting, &b, "stoneware-mug", "1").await;
+    let r = checkout(&untrusting, &b, "4242424242424242", "12/39", "123").await;
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("could not reach our payment provider"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_charges_can_go_through_a_forward_proxy() {
     // The "proxy" records the absolute-form request the shop sends it.
     let (proxy, seen) = start_recording_provider().await;
     let shop = start_shop(PaymentProvider::Remote {
         url: "http://payments.example/v1/charges".into(),
         proxy: Some(format!("http://{proxy}")),
+        ca_file: None,
     })
     .await;
     let b = shop.browser();
@@ -869,6 +916,7 @@ async fn an_unreachable_provider_is_a_clear_502_and_releases_stock() {
     let shop = start_shop(PaymentProvider::Remote {
         url: format!("http://127.0.0.1:{port}/charge"),
         proxy: None,
+        ca_file: None,
     })
     .await;
     let b = shop.browser();
@@ -893,6 +941,7 @@ async fn the_standalone_simulated_provider_serves_the_remote_protocol() {
     let shop = start_shop(PaymentProvider::Remote {
         url: format!("http://{provider}/charges"),
         proxy: None,
+        ca_file: None,
     })
     .await;
     let b = shop.browser();
@@ -1230,6 +1279,7 @@ async fn start_up_errors_are_one_line() {
         payment_provider: PaymentProvider::Remote {
             url: "ftp://payments.example/".into(),
             proxy: None,
+            ca_file: None,
         },
     };
     let err = serve(listener, config).await.unwrap_err();
@@ -1298,6 +1348,7 @@ async fn the_database_never_holds_a_card_number_or_cvc() {
     let remote = start_shop(PaymentProvider::Remote {
         url: format!("http://{provider}/charge"),
         proxy: None,
+        ca_file: None,
     })
     .await;
     let cvc = "7319";
