@@ -20,6 +20,7 @@ pub(super) struct FileVault {
     fingerprint: Option<bool>,
     dedup: Option<Spanned<bool>>,
     cvv_ttl_seconds: Option<Spanned<u64>>,
+    outbound: Option<Spanned<crate::outbound::OutboundConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +57,9 @@ pub struct VaultConfig {
     pub dedup: bool,
     /// How long a security code is held in memory for its one forward.
     pub cvv_ttl: Duration,
+    /// `[vault.outbound]`: the detokenizing proxy for the store's calls
+    /// to its payment provider.
+    pub outbound: Option<crate::outbound::OutboundConfig>,
 }
 
 /// What leak prevention does with a card number in a response.
@@ -135,7 +139,20 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             Some(f) => Some(self.path(f.get_ref())),
             None => None,
         };
+        let outbound = match v.outbound {
+            Some(o) => {
+                let span = o.span();
+                let mut o = o.into_inner();
+                o.trust = o.trust.map(|t| self.path(&t.to_string_lossy()));
+                if let Err(e) = o.validate() {
+                    return self.err(span, format!("[vault.outbound]: {e}"));
+                }
+                Some(o)
+            }
+            None => None,
+        };
         Ok(VaultConfig {
+            outbound,
             key_file,
             keep,
             fingerprint,

@@ -17,6 +17,7 @@ pub mod edge;
 pub mod h1_repair;
 pub mod headers;
 pub mod metrics;
+pub mod outbound;
 pub mod pages;
 pub mod pipeline;
 pub mod presets;

@@ -305,6 +305,19 @@ struct Cards {
     /// refused (it takes a restart).
     config: Option<gateway::config::VaultConfig>,
     vault: Option<(Arc<vault::Vault>, vault::Tokenizer)>,
+    /// The outbound proxy (`[vault.outbound]`) and its events' dispatcher,
+    /// kept alive as long as the pipeline builder (the gateway) is.
+    outbound: Option<Arc<(gateway::outbound::OutboundProxy, ops::bus::Dispatcher)>>,
+}
+
+impl Cards {
+    /// ` outbound=ADDR` for the ready line, when the proxy runs.
+    fn ready_suffix(&self) -> String {
+        self.outbound
+            .as_ref()
+            .map(|o| format!(" outbound={}", o.0.local_addr()))
+            .unwrap_or_default()
+    }
 }
 
 impl Cards {
@@ -315,9 +328,26 @@ impl Cards {
             .await
             .map_err(usage)?
             .map(|v| (v.clone(), vault::Tokenizer::spawn(v, 256)));
+        let outbound = match (
+            &vault,
+            config.vault.as_ref().and_then(|v| v.outbound.as_ref()),
+        ) {
+            (Some((v, _)), Some(o)) => {
+                let data = &config.server.data_dir;
+                let store = ops::event_store::EventStore::open(&data.join("events.sqlite"))
+                    .map_err(usage)?;
+                let (events, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store)]);
+                let proxy = gateway::outbound::OutboundProxy::start(o, data, v.clone(), events)
+                    .await
+                    .map_err(|e| usage(format!("[vault.outbound]: {e}")))?;
+                Some(Arc::new((proxy, dispatcher)))
+            }
+            _ => None,
+        };
         Ok(Cards {
             config: config.vault.clone(),
             vault,
+            outbound,
         })
     }
 }
@@ -327,6 +357,9 @@ impl Cards {
 /// prevention (its response phase after the WAF's). The gateway puts the
 /// edge and the access gate in front.
 fn pipeline(cards: Cards) -> PipelineBuilder {
+    // One Arc for the whole: the closure must own the outbound proxy too
+    // (it captures what it names, and the proxy stops when dropped).
+    let cards = Arc::new(cards);
     Arc::new(move |config: &Config| {
         if config.vault != cards.config {
             return Err(
@@ -383,9 +416,10 @@ fn serve(state: &StateArgs) -> Result<(), Failure> {
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
         let cards = Cards::open(&config).await?;
-        gateway::serve(config, pipeline(cards), reload, |addrs| {
+        let suffix = cards.ready_suffix();
+        gateway::serve(config, pipeline(cards), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", addrs.ready_line());
+            let _ = writeln!(out, "{}{suffix}", addrs.ready_line());
             let _ = out.flush();
         })
         .await
@@ -697,7 +731,28 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
             .map_err(|e| usage(format!("demo shop: {e}")))?;
         let shop_dir = data.join("demo-shop");
         std::fs::create_dir_all(&shop_dir).map_err(|e| usage(format!("{}: {e}", shop_dir.display())))?;
-        let shop = tokio::spawn(demo_shop::serve(shop_listener, demo_shop::ShopConfig::new(&shop_dir)));
+        // The shop's payment provider: the simulated processor as a
+        // separate HTTPS service, reached through Rampart's outbound proxy
+        // (which puts the card numbers back that the checkout tokenized).
+        let (provider_cert, provider_key) =
+            demo_shop::simulated_provider_certificate("localhost").map_err(usage)?;
+        let provider_ca = data.join("demo-provider.pem");
+        std::fs::write(&provider_ca, &provider_cert)
+            .map_err(|e| usage(format!("{}: {e}", provider_ca.display())))?;
+        let provider_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| usage(format!("cannot open a port for the payment provider: {e}")))?;
+        let provider_port = provider_listener
+            .local_addr()
+            .map_err(|e| usage(format!("payment provider: {e}")))?
+            .port();
+        let provider = tokio::spawn(async move {
+            demo_shop::serve_simulated_provider_tls(provider_listener, &provider_cert, &provider_key).await
+        });
+        let keys = data.join("vault.keys");
+        if !keys.exists() {
+            vault::keygen(&keys).map_err(|e| usage(format!("demo vault keys: {e}")))?;
+        }
         let staff = demo_staff(&data).await?;
 
         let waf = match &crs {
@@ -716,6 +771,13 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
              # limits, jails for failed logins, card testing, 404 scans and WAF blocks,\n\
              # bans (see `rampart bans list`).\n\
              [edge]\n\n\
+             # The card vault: checkout card numbers become tokens before the shop\n\
+             # sees them; the shop's calls to its payment provider go through the\n\
+             # outbound proxy, which puts them back for that destination only.\n\
+             [vault]\nkey_file = {keys:?}\n\n\
+             [vault.outbound]\nlisten = \"127.0.0.1:0\"\ntrust = {provider_ca:?}\n\n\
+             [[vault.outbound.destinations]]\nurl = \"https://localhost:{provider_port}/v1/charges\"\n\
+             fields = [\"card.number\"]\ncvv_fields = [\"card.cvc\"]\n\n\
              [[site]]\nname = \"demo-shop\"\nhosts = [\"localhost\", \"127.0.0.1\", \"shop.localhost\"]\n\
              upstream = \"http://{shop_addr}\"\ntls = {{ self_signed = true }}\nplatform = \"demo\"\n\n\
              # The shop's back office, behind Rampart's staff sign-in (password + TOTP).\n\
@@ -723,10 +785,22 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
             https.to_string(),
             http.to_string(),
             data.display().to_string(),
+            keys = keys.display().to_string(),
+            provider_ca = provider_ca.display().to_string(),
         );
         let file = data.join("rampart-demo.toml");
         std::fs::write(&file, &text).map_err(|e| usage(format!("{}: {e}", file.display())))?;
         let config = Config::load(&file).map_err(usage)?;
+        let cards = Cards::open(&config).await?;
+        let mut shop_config = demo_shop::ShopConfig::new(&shop_dir);
+        if let Some(o) = &cards.outbound {
+            shop_config.payment_provider = demo_shop::PaymentProvider::Remote {
+                url: format!("https://localhost:{provider_port}/v1/charges"),
+                proxy: Some(format!("http://{}", o.0.local_addr())),
+                ca_file: Some(o.0.ca_path().to_path_buf()),
+            };
+        }
+        let shop = tokio::spawn(demo_shop::serve(shop_listener, shop_config));
         let reload: Option<gateway::ConfigSource> = Some(Box::new(move || {
             Config::load(&file).map_err(|e| e.to_string())
         }));
@@ -740,10 +814,10 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
                         \x20                rampart users reset-mfa owner --data {data_text})\n"
             )
         });
-        let cards = Cards::open(&config).await?;
+        let suffix = cards.ready_suffix();
         let result = gateway::serve(config, pipeline(cards), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", addrs.ready_line());
+            let _ = writeln!(out, "{}{suffix}", addrs.ready_line());
             let port = addrs.https.port();
             let _ = writeln!(
                 out,
@@ -752,6 +826,8 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
                  \n  Plain HTTP:  http://localhost:{}/   (redirects to HTTPS)\n\
                  \n  WAF:         {}\n\
                  \n  Try an attack: https://localhost:{port}/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E\n\
+                 \n  Card data:   checkout card numbers become tokens before the shop sees them\n\
+                 \x20              (test card 4242 4242 4242 4242; 4000 0000 0000 0002 is declined)\n\
                  \n  Customer login: {} / {}\n\
                  \n  Shop admin:     https://localhost:{port}/admin\n\
                  \n    1. Rampart staff sign-in (password, then the code from your authenticator app):\n{staff}\
@@ -775,6 +851,7 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         .await
         .map_err(usage);
         shop.abort();
+        provider.abort();
         result
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -5,7 +5,7 @@
 //! `rampart` builds each site's [`Pipeline`](crate::Pipeline) from these.
 
 pub mod access;
-mod card_fields;
+pub(crate) mod card_fields;
 pub mod leaks;
 pub mod tokenize;
 pub mod waf;
