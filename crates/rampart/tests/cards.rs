@@ -564,3 +564,386 @@ tls = {{ self_signed = true }}
     drop(gw);
     assert!(scan_dir(&dir.path().join("data"), &[VISA.to_string()]) >= 2);
 }
+
+/// A payment provider over TLS for `localhost` (its certificate in
+/// `dir/provider.pem`) that records what it receives; `/echo-pan` answers
+/// with a card number in its JSON.
+async fn provider(dir: &Path) -> (u16, Arc<Mutex<Vec<Got>>>) {
+    use rustls::pki_types::pem::PemObject;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join("provider.pem"), cert.pem()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let rec = got.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, rec) = (acceptor.clone(), rec.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let rec = rec.clone();
+                    async move {
+                        let (parts, b) = req.into_parts();
+                        let b = b.collect().await.unwrap().to_bytes();
+                        rec.lock().unwrap().push(Got {
+                            path: parts.uri.path().to_string(),
+                            headers: parts.headers.clone(),
+                            body: b,
+                        });
+                        let answer = if parts.uri.path() == "/v1/echo-pan" {
+                            format!("{{\"status\":\"approved\",\"card\":\"{VISA}\"}}")
+                        } else {
+                            "{\"status\":\"approved\"}".to_string()
+                        };
+                        Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
+                            answer,
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (port, got)
+}
+
+/// POSTs `json` to https://HOST:PORT/PATH through the outbound proxy
+/// (CONNECT, then TLS trusting only Rampart's outbound CA): the CONNECT
+/// status, and the answer when the tunnel opened.
+async fn through_proxy(
+    proxy: SocketAddr,
+    ca: &Path,
+    host: &str,
+    port: u16,
+    path: &str,
+    json: &str,
+) -> (u16, Option<Response<Bytes>>) {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(
+        format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        if tcp.read(&mut b).await.unwrap() == 0 {
+            break;
+        }
+        head.push(b[0]);
+    }
+    let status: u16 = String::from_utf8_lossy(&head)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if status != 200 {
+        return (status, None);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(
+            rustls::pki_types::ServerName::try_from(host.to_string()).unwrap(),
+            tcp,
+        )
+        .await
+        .expect("the proxy's certificate for the destination is trusted through its CA");
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::post(path)
+        .header("host", format!("{host}:{port}"))
+        .header("content-type", "application/json")
+        .body(body(json.to_string()))
+        .unwrap();
+    (
+        200,
+        Some(collect(send.send_request(req).await.unwrap()).await),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbound_proxy_puts_card_numbers_back_only_where_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keygen(dir.path());
+    let (store_addr, got) = store().await;
+    let (psp, charges) = provider(dir.path()).await;
+    let config = gateway_config(store_addr, &keys).replace(
+        "[[site]]",
+        &format!(
+            "[vault.outbound]\nlisten = \"127.0.0.1:0\"\ntrust = \"provider.pem\"\n\n\
+             [[vault.outbound.destinations]]\nurl = \"https://localhost:{psp}/v1\"\n\
+             fields = [\"card.number\"]\ncvv_fields = [\"card.cvc\"]\n\n[[site]]"
+        ),
+    );
+    let gw = Rampart::start(dir.path(), &config);
+    let outbound: SocketAddr = {
+        // The ready line names the proxy.
+        let (code, _, err) = run(&[
+            "config",
+            "check",
+            dir.path().join("rampart.toml").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        gw.outbound
+            .expect("the ready line names the outbound proxy")
+    };
+    let ca = dir.path().join("data/outbound-ca.pem");
+
+    // A checkout: the store gets a token, the code is held.
+    let r = post(
+        gw.https,
+        "/checkout",
+        "application/x-www-form-urlencoded",
+        format!("card_number={VISA}&card_exp=10%2F29&card_cvc=321&card_name=Ada"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let token = field(&form(&last(&got, "/checkout").body), "card_number").to_string();
+    assert_token_for(&token, VISA);
+
+    // The store's charge: the number and the code go back in, only there.
+    let charge = format!(
+        "{{\"amount\": 1590, \"card\": {{\"number\": \"{token}\", \"cvc\": \"000\"}}, \"note\": \"{token}\"}}"
+    );
+    let (status, answer) =
+        through_proxy(outbound, &ca, "localhost", psp, "/v1/charges", &charge).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer.unwrap().status(), 200);
+    let seen = String::from_utf8(charges.lock().unwrap().last().unwrap().body.to_vec()).unwrap();
+    assert_eq!(
+        seen,
+        charge
+            .replacen(&token, VISA, 1)
+            .replace("\"000\"", "\"321\""),
+        "number and code put back in their fields; the note keeps the token"
+    );
+    // The code served its one forward.
+    let (_, answer) = through_proxy(outbound, &ca, "localhost", psp, "/v1/charges", &charge).await;
+    assert_eq!(answer.unwrap().status(), 200);
+    let seen = String::from_utf8(charges.lock().unwrap().last().unwrap().body.to_vec()).unwrap();
+    assert!(
+        seen.contains(VISA) && seen.contains("\"cvc\": \"000\""),
+        "{seen}"
+    );
+
+    // A card number in the provider's answer is masked for the store.
+    let (_, answer) = through_proxy(outbound, &ca, "localhost", psp, "/v1/echo-pan", &charge).await;
+    let answer = answer.unwrap();
+    let text = String::from_utf8_lossy(answer.body()).into_owned();
+    assert!(
+        text.contains("************1111") && !text.contains(VISA),
+        "{text}"
+    );
+
+    // An unknown token: nothing reaches the provider.
+    let before = charges.lock().unwrap().len();
+    let unknown = "4111110000001112";
+    let (_, answer) = through_proxy(
+        outbound,
+        &ca,
+        "localhost",
+        psp,
+        "/v1/charges",
+        &format!("{{\"card\": {{\"number\": \"{unknown}\"}}}}"),
+    )
+    .await;
+    assert_eq!(answer.unwrap().status(), 422);
+    assert_eq!(charges.lock().unwrap().len(), before);
+
+    // Another destination (the same server under another name, or a path
+    // outside the prefix) gets no card data.
+    let (status, _) = through_proxy(outbound, &ca, "127.0.0.1", psp, "/v1/charges", &charge).await;
+    assert_eq!(status, 403);
+    let (_, answer) = through_proxy(outbound, &ca, "localhost", psp, "/v2/charges", &charge).await;
+    assert_eq!(answer.unwrap().status(), 200);
+    let seen = String::from_utf8(charges.lock().unwrap().last().unwrap().body.to_vec()).unwrap();
+    assert!(!seen.contains(VISA) && seen.contains(&token), "{seen}");
+
+    assert!(!eventually_events(dir.path(), "vault.detokenized")
+        .await
+        .is_empty());
+    let refused = eventually_events(dir.path(), "vault.outbound_refused").await;
+    assert!(!refused.is_empty());
+    let failed = eventually_events(dir.path(), "vault.detokenize_failed").await;
+    assert!(!failed.is_empty());
+    drop(gw);
+    assert!(scan_dir(&dir.path().join("data"), &[VISA.to_string()]) >= 3);
+}
+
+/// Adds one product to `shopper`'s cart and pays with `card`.
+async fn demo_checkout(shopper: &mut common::shop::Shopper, card: &str) -> Response<Bytes> {
+    let token = shopper.csrf("/product/colombia-huila").await.unwrap();
+    let r = shopper
+        .post(
+            "/cart/add",
+            &[
+                ("csrf_token", &token),
+                ("product", "colombia-huila"),
+                ("quantity", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let token = shopper.csrf("/checkout").await.unwrap();
+    shopper
+        .post(
+            "/checkout",
+            &[
+                ("csrf_token", &token),
+                ("email", "ada@example.com"),
+                ("ship_name", "Ada Lovelace"),
+                ("ship_address", "12 St James's Square"),
+                ("ship_postcode", "SW1Y 4JH"),
+                ("ship_city", "London"),
+                ("ship_country", "United Kingdom"),
+                ("card_name", "Ada Lovelace"),
+                ("card_number", card),
+                ("card_exp", "12/30"),
+                ("card_cvc", "737"),
+            ],
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_checkout_leaves_no_card_number_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = common::shop::start_demo(&data);
+    let mut shopper = common::shop::Shopper::new(demo.https, "127.0.0.41");
+    // Approved: the provider saw a real card (it approves 4242…).
+    let r = demo_checkout(&mut shopper, "4242 4242 4242 4242").await;
+    assert_eq!(r.status(), 303, "{}", String::from_utf8_lossy(r.body()));
+    let order = r.headers()["location"].to_str().unwrap().to_string();
+    let page = shopper.send("GET", &order, None).await.unwrap();
+    let page = String::from_utf8_lossy(page.body()).into_owned();
+    assert!(
+        page.contains("card ending in <strong>4242</strong>"),
+        "{page}"
+    );
+    // Declined: only the real number is declined; a token would be approved.
+    let r = demo_checkout(&mut shopper, "4000000000000002").await;
+    assert_eq!(r.status(), 402, "{}", String::from_utf8_lossy(r.body()));
+    let detokenized = eventually_events(dir.path(), "vault.detokenized").await;
+    assert!(detokenized.len() >= 2, "{detokenized:?}");
+    assert!(
+        detokenized.iter().all(|e| e["data"]["cvv"] == true),
+        "{detokenized:?}"
+    );
+    assert!(!eventually_events(dir.path(), "cards.tokenized")
+        .await
+        .is_empty());
+    drop(demo);
+    let pans = [
+        "4242424242424242".to_string(),
+        "4000000000000002".to_string(),
+    ];
+    // Every file of the gateway and the shop, and the demo's log.
+    assert!(scan_dir(&data, &pans) >= 5);
+    let log = std::fs::read(dir.path().join("demo.log")).unwrap();
+    common::pan_scan::assert_no_card("the demo's log", &log, &pans);
+    // The shop's own records hold tokens (BIN and last four kept), never the number.
+    let shop_db = std::fs::read(data.join("demo-shop/demo-shop.sqlite")).unwrap();
+    common::pan_scan::assert_no_card("demo-shop.sqlite", &shop_db, &pans);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_on_postgres_leaves_no_card_number_in_a_dump() {
+    let Ok(url) = std::env::var("RAMPART_TEST_POSTGRES") else {
+        eprintln!("note: RAMPART_TEST_POSTGRES is not set; the PostgreSQL card test is skipped");
+        return;
+    };
+    let schema = format!("cards_gw_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args([url.as_str(), "-Atqc", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ));
+    let scoped = format!(
+        "{url}{}options=-csearch_path%3D{schema}",
+        if url.contains('?') { "&" } else { "?" }
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keygen(dir.path());
+    let (store_addr, got) = store().await;
+    let config = gateway_config(store_addr, &keys).replace(
+        "data_dir = \"data\"",
+        &format!("data_dir = \"data\"\ndatabase = \"{scoped}\""),
+    );
+    let gw = Rampart::start(dir.path(), &config);
+    for pan in [VISA, MASTERCARD] {
+        let r = post(
+            gw.https,
+            "/checkout",
+            "application/x-www-form-urlencoded",
+            format!("card_number={pan}&card_exp=01%2F31&card_cvc=123&card_name=Grace"),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        assert_token_for(
+            field(&form(&last(&got, "/checkout").body), "card_number"),
+            pan,
+        );
+    }
+    drop(gw);
+    let dump = std::process::Command::new("pg_dump")
+        .args([url.as_str(), "--schema", &schema])
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(String::from_utf8_lossy(&dump.stdout).contains("vault_cards"));
+    let pans = [VISA.to_string(), MASTERCARD.to_string()];
+    common::pan_scan::assert_no_card("pg_dump", &dump.stdout, &pans);
+    scan_dir(&dir.path().join("data"), &pans);
+    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+}

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::chromium::Chromium;
+use common::shop::{is_challenge, start_demo, Shopper};
 use common::*;
 use http::{Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,12 +40,9 @@ fn rampart(gw: &Rampart, args: &[&str]) -> (i32, String, String) {
     run(&refs)
 }
 
-/// The proof-of-work page, which a client without JavaScript (these
-/// tests' bots) gets once a jail counts half its threshold; not solving
-/// it counts as one more offence.
-fn is_challenge(r: &Response<Bytes>) -> bool {
-    r.status() == 403 && r.headers().get("x-rampart-challenge").is_some()
-}
+// The proof-of-work page (`is_challenge`) is what a client without
+// JavaScript (these tests' bots) gets once a jail counts half its
+// threshold; not solving it counts as one more offence.
 
 /// True when `src` can no longer open a connection (refused before TLS).
 async fn refused(gw: &Rampart, src: &str) -> bool {
@@ -466,143 +464,6 @@ async fn deny_files_reload_and_a_bad_file_keeps_the_list() {
 
 // ---------------------------------------------------------------------------
 // Against the demo shop.
-
-struct Demo {
-    child: std::process::Child,
-    https: SocketAddr,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_demo(data: &Path) -> Demo {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let crs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-4.28.0");
-    let mut child = Command::new(BIN)
-        .args(["demo", "--https", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .arg("--data")
-        .arg(data)
-        .arg("--crs")
-        .arg(crs)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut https = None;
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(30)) {
-        if let Some(a) = l
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("https="))
-            .and_then(|a| a.parse().ok())
-        {
-            https = Some(a);
-            break;
-        }
-    }
-    Demo {
-        child,
-        https: https.expect("the demo prints its listening line"),
-    }
-}
-
-/// A shopper from one address, with cookies.
-struct Shopper {
-    addr: SocketAddr,
-    src: std::net::IpAddr,
-    jar: std::collections::BTreeMap<String, String>,
-}
-
-impl Shopper {
-    fn new(addr: SocketAddr, src: &str) -> Shopper {
-        Shopper {
-            addr,
-            src: src.parse().unwrap(),
-            jar: Default::default(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        body_text: Option<String>,
-    ) -> std::io::Result<Response<Bytes>> {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "localhost");
-        if !self.jar.is_empty() {
-            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            req = req.header("cookie", c.join("; "));
-        }
-        let req = match body_text {
-            Some(b) => req
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body(b)),
-            None => req.body(empty()),
-        }
-        .unwrap();
-        let r = request_from(self.addr, self.src, req).await?;
-        for sc in r.headers().get_all("set-cookie") {
-            let first = sc.to_str().unwrap().split(';').next().unwrap();
-            if let Some((k, v)) = first.split_once('=') {
-                self.jar.insert(k.to_string(), v.to_string());
-            }
-        }
-        Ok(r)
-    }
-
-    /// The form's CSRF token, or the challenge page the bot got instead.
-    async fn csrf(&mut self, path: &str) -> Result<String, Response<Bytes>> {
-        let r = self.send("GET", path, None).await.unwrap();
-        if is_challenge(&r) {
-            return Err(r);
-        }
-        let page = String::from_utf8_lossy(r.body()).into_owned();
-        let marker = "name=\"csrf_token\" value=\"";
-        let at = page
-            .find(marker)
-            .unwrap_or_else(|| panic!("no csrf token on {path}: {page}"));
-        let rest = &page[at + marker.len()..];
-        Ok(rest[..rest.find('"').unwrap()].to_string())
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> std::io::Result<Response<Bytes>> {
-        self.send("POST", path, Some(form_encode(fields))).await
-    }
-
-    async fn failed_login(&mut self, email: &str) -> std::io::Result<Response<Bytes>> {
-        let token = match self.csrf("/account/login").await {
-            Ok(t) => t,
-            Err(challenge) => return Ok(challenge),
-        };
-        self.post(
-            "/account/login",
-            &[
-                ("csrf_token", &token),
-                ("email", email),
-                ("password", "Winter2026!"),
-            ],
-        )
-        .await
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_stuffing_and_card_testing_against_the_demo_end_in_bans() {

@@ -4,6 +4,7 @@
 
 pub mod chromium;
 pub mod pan_scan;
+pub mod shop;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ pub struct Rampart {
     pub https: SocketAddr,
     pub http: Option<SocketAddr>,
     pub admin: Option<SocketAddr>,
+    /// The outbound proxy, when `[vault.outbound]` runs one.
+    pub outbound: Option<SocketAddr>,
     pub dir: PathBuf,
 }
 
@@ -73,6 +76,7 @@ impl Rampart {
             https: field("https").unwrap_or_else(|| panic!("bad ready line {line:?}")),
             http: field("http"),
             admin: field("admin"),
+            outbound: field("outbound"),
             child,
             dir: dir.to_path_buf(),
         }
