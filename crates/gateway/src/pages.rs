@@ -89,7 +89,8 @@ small{{color:#6b7280}}</style></head>\n<body><main><h1>{title}</h1><p>{text}</p>
     resp
 }
 
-fn escape(s: &str) -> String {
+/// `s` escaped for HTML text and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
