@@ -21,6 +21,7 @@ pub(super) struct FileVault {
     dedup: Option<Spanned<bool>>,
     cvv_ttl_seconds: Option<Spanned<u64>>,
     outbound: Option<Spanned<crate::outbound::OutboundConfig>>,
+    api: Option<Spanned<crate::vault_api::DetokenizeApiConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +61,8 @@ pub struct VaultConfig {
     /// `[vault.outbound]`: the detokenizing proxy for the store's calls
     /// to its payment provider.
     pub outbound: Option<crate::outbound::OutboundConfig>,
+    /// `[vault.api]`: the detokenization API for authorised services.
+    pub api: Option<crate::vault_api::DetokenizeApiConfig>,
 }
 
 /// What leak prevention does with a card number in a response.
@@ -151,7 +154,20 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             }
             None => None,
         };
+        let api = match v.api {
+            Some(a) => {
+                let span = a.span();
+                let mut a = a.into_inner();
+                a.resolve_paths(|p| self.path(&p.to_string_lossy()));
+                if let Err(e) = a.validate() {
+                    return self.err(span, format!("[vault.api]: {e}"));
+                }
+                Some(a)
+            }
+            None => None,
+        };
         Ok(VaultConfig {
+            api,
             outbound,
             key_file,
             keep,

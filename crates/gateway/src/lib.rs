@@ -28,6 +28,7 @@ pub mod server;
 pub mod stages;
 pub mod tls;
 pub mod tune;
+pub mod vault_api;
 
 pub use config::{Config, ConfigError, StateLocation, WafConfig, WafMode};
 pub use pipeline::{

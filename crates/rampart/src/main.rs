@@ -308,15 +308,21 @@ struct Cards {
     /// The outbound proxy (`[vault.outbound]`) and its events' dispatcher,
     /// kept alive as long as the pipeline builder (the gateway) is.
     outbound: Option<Arc<(gateway::outbound::OutboundProxy, ops::bus::Dispatcher)>>,
+    /// The detokenization API (`[vault.api]`) and its events' dispatcher.
+    api: Option<Arc<(gateway::vault_api::DetokenizeApi, ops::bus::Dispatcher)>>,
 }
 
 impl Cards {
-    /// ` outbound=ADDR` for the ready line, when the proxy runs.
+    /// ` outbound=ADDR` and ` api=ADDR` for the ready line, for what runs.
     fn ready_suffix(&self) -> String {
-        self.outbound
-            .as_ref()
-            .map(|o| format!(" outbound={}", o.0.local_addr()))
-            .unwrap_or_default()
+        let mut out = String::new();
+        if let Some(o) = &self.outbound {
+            out.push_str(&format!(" outbound={}", o.0.local_addr()));
+        }
+        if let Some(a) = &self.api {
+            out.push_str(&format!(" api={}", a.0.local_addr()));
+        }
+        out
     }
 }
 
@@ -344,10 +350,24 @@ impl Cards {
             }
             _ => None,
         };
+        let api = match (&vault, config.vault.as_ref().and_then(|v| v.api.as_ref())) {
+            (Some((v, _)), Some(a)) => {
+                let data = &config.server.data_dir;
+                let store = ops::event_store::EventStore::open(&data.join("events.sqlite"))
+                    .map_err(usage)?;
+                let (events, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store)]);
+                let api = gateway::vault_api::DetokenizeApi::start(a, data, v.clone(), events)
+                    .await
+                    .map_err(|e| usage(format!("[vault.api]: {e}")))?;
+                Some(Arc::new((api, dispatcher)))
+            }
+            _ => None,
+        };
         Ok(Cards {
             config: config.vault.clone(),
             vault,
             outbound,
+            api,
         })
     }
 }

@@ -63,6 +63,15 @@ pub enum VaultCommand {
     },
     /// How many cards the vault holds, by key version.
     Status(VaultArgs),
+    /// Make an API key for a service that reads cards back through the
+    /// detokenization API ([vault.api]). Prints the key once (give it to
+    /// the service; Rampart keeps only its SHA-256) and the lines to add
+    /// to rampart.toml.
+    ApiKey {
+        /// The caller's name, as events will show it (e.g. refund-worker)
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 /// Where the vault is and how it behaves.
@@ -254,6 +263,22 @@ pub fn run(command: VaultCommand) -> Result<(), Failure> {
                 println!("purged {n} card(s) stored more than {older_than} ago");
                 Ok(())
             })
+        }
+        VaultCommand::ApiKey { name } => {
+            let name = name.trim();
+            if name.is_empty() || name.contains(['"', '\\', '\n']) {
+                return Err(usage(
+                    "api-key NAME: give a plain name such as refund-worker",
+                ));
+            }
+            let (key, digest) = gateway::vault_api::new_api_key();
+            println!("{key}");
+            println!(
+                "# Give the key above to {name:?} (Authorization: Bearer KEY); it is not shown again.\n\
+                 # Add to rampart.toml, under [vault.api]:\n\
+                 [[vault.api.keys]]\nname = {name:?}\nsha256 = \"{digest}\"\nrole = \"payments\""
+            );
+            Ok(())
         }
         VaultCommand::Status(args) => runtime()?.block_on(async {
             let v = open(&args, false).await?;

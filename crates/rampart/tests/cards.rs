@@ -947,3 +947,298 @@ async fn a_checkout_on_postgres_leaves_no_card_number_in_a_dump() {
     scan_dir(&dir.path().join("data"), &pans);
     psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+/// A caller's client certificate (chain of one) and key, issued by `ca`.
+fn client_cert(
+    ca: &rcgen::Issuer<'_, rcgen::KeyPair>,
+    name: &str,
+) -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, ca).unwrap();
+    (
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+fn new_ca() -> (rcgen::Issuer<'static, rcgen::KeyPair>, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "payments clients");
+    let cert = params.self_signed(&key).unwrap();
+    (rcgen::Issuer::new(params, key), cert.pem())
+}
+
+/// One call to the detokenization API: status and JSON answer, or `None`
+/// when the TLS handshake was refused.
+async fn api_call(
+    addr: SocketAddr,
+    server_ca: &Path,
+    key: Option<&str>,
+    cert: Option<(
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+    path: &str,
+    json: &str,
+) -> Option<(u16, serde_json::Value)> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(server_ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let cfg = match cert {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .ok()?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .ok()?;
+    tokio::spawn(conn);
+    let mut req = Request::post(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let r = send
+        .send_request(req.body(body(json.to_string())).unwrap())
+        .await
+        .ok()?;
+    let r = collect(r).await;
+    Some((
+        r.status().as_u16(),
+        serde_json::from_slice(r.body()).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+/// `rampart vault api-key NAME`: the key, and the configured digest line.
+fn api_key(name: &str) -> (String, String) {
+    let (code, out, err) = run(&["vault", "api-key", name]);
+    assert_eq!(code, 0, "{err}");
+    let key = out.lines().next().unwrap().to_string();
+    let sha = out
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(key.starts_with("rk_") && key.len() > 40, "{key}");
+    (key, sha)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detokenization_api_gives_cards_only_to_authorised_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keygen(dir.path());
+    let (store_addr, got) = store().await;
+    let (refunds, refunds_sha) = api_key("refund-worker");
+    let (support, support_sha) = api_key("support-desk");
+    let (burst, burst_sha) = api_key("burst-job");
+    let (ca, ca_pem) = new_ca();
+    let ca_file = dir.path().join("clients-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let api_table = format!(
+        "[vault.api]\nlisten = \"127.0.0.1:0\"\nclient_ca = {ca_file:?}\nrate_per_minute = 5\nmax_tokens = 3\n\n\
+         [[vault.api.keys]]\nname = \"refund-worker\"\nsha256 = \"{refunds_sha}\"\n\n\
+         [[vault.api.keys]]\nname = \"support-desk\"\nsha256 = \"{support_sha}\"\nrole = \"support\"\n\n\
+         [[vault.api.keys]]\nname = \"burst-job\"\nsha256 = \"{burst_sha}\"\n\n\
+         [[vault.api.clients]]\nname = \"billing.shop.internal\"\n"
+    );
+    let config = gateway_config(store_addr, &keys).replacen(
+        "\n\n[[site]]",
+        &format!("\n\n{api_table}\n[[site]]"),
+        1,
+    );
+    let gw = Rampart::start(dir.path(), &config);
+    let api = gw.api.expect("the ready line has api=ADDR");
+    let server_ca = dir.path().join("data/vault-api.pem");
+
+    // A card comes in through the checkout.
+    let r = post(
+        gw.https,
+        "/checkout",
+        "application/x-www-form-urlencoded",
+        format!("card_name=Ada+Lovelace&card_number={VISA}&card_exp=12%2F30&card_cvc=123"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let token = field(&form(&last(&got, "/checkout").body), "card_number").to_string();
+    assert_token_for(&token, VISA);
+    let ask = format!("{{\"tokens\": [\"{token}\"]}}");
+
+    // The payments service with its key reads it back.
+    let (status, answer) = api_call(
+        api,
+        &server_ca,
+        Some(&refunds),
+        None,
+        "/v1/detokenize",
+        &ask,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["cards"][0]["token"], token.as_str());
+    assert_eq!(answer["cards"][0]["number"], VISA);
+    assert_eq!(answer["cards"][0]["expiry"], "12/30");
+    assert_eq!(answer["cards"][0]["holder"], "Ada Lovelace");
+
+    // No key, a wrong key, a key of another role: nothing.
+    for key in [
+        None,
+        Some("rk_0123"),
+        Some(refunds.replace('a', "b").as_str()),
+    ] {
+        let (status, answer) = api_call(api, &server_ca, key, None, "/v1/detokenize", &ask)
+            .await
+            .unwrap();
+        assert_eq!(status, 401, "{key:?}: {answer}");
+        assert!(!answer.to_string().contains(VISA));
+    }
+    let (status, answer) = api_call(
+        api,
+        &server_ca,
+        Some(&support),
+        None,
+        "/v1/detokenize",
+        &ask,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("payments"));
+
+    // A client certificate from client_ca for a listed name.
+    let (status, answer) = api_call(
+        api,
+        &server_ca,
+        None,
+        Some(client_cert(&ca, "billing.shop.internal")),
+        "/v1/detokenize",
+        &ask,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["cards"][0]["number"], VISA);
+    // From client_ca but for another name: not a caller.
+    let (status, _) = api_call(
+        api,
+        &server_ca,
+        None,
+        Some(client_cert(&ca, "shop-frontend.internal")),
+        "/v1/detokenize",
+        &ask,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 401);
+    // For the listed name but from another CA: the handshake fails.
+    let (other_ca, _) = new_ca();
+    let refused = api_call(
+        api,
+        &server_ca,
+        None,
+        Some(client_cert(&other_ca, "billing.shop.internal")),
+        "/v1/detokenize",
+        &ask,
+    )
+    .await;
+    assert!(
+        refused.as_ref().is_none_or(|(s, _)| *s != 200),
+        "a certificate from another CA was accepted: {refused:?}"
+    );
+
+    // All or nothing: one unknown token among known ones gives no card.
+    let unknown = format!("{}{}", &VISA[..6], "0000001112");
+    let (status, answer) = api_call(
+        api,
+        &server_ca,
+        Some(&refunds),
+        None,
+        "/v1/detokenize",
+        &format!("{{\"tokens\": [\"{token}\", \"{unknown}\"]}}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer.get("cards").is_none());
+    assert!(!answer.to_string().contains(VISA));
+    // More tokens than max_tokens, and a body that is not the request.
+    let four = format!("{{\"tokens\": [\"{token}\", \"{token}\", \"{token}\", \"{token}\"]}}");
+    let (status, _) = api_call(
+        api,
+        &server_ca,
+        Some(&refunds),
+        None,
+        "/v1/detokenize",
+        &four,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 400);
+
+    // Each caller has its own rate limit (5 a minute here).
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (s, _) = api_call(api, &server_ca, Some(&burst), None, "/v1/detokenize", &ask)
+            .await
+            .unwrap();
+        statuses.push(s);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+
+    // Every call is audited; no event holds the card number.
+    let read = eventually_events(dir.path(), "vault.api_detokenized").await;
+    let mut read = read;
+    for _ in 0..20 {
+        if read.len() >= 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        read = events(dir.path(), "vault.api_detokenized");
+    }
+    assert_eq!(read.len(), 7, "{read:?}");
+    assert!(read.iter().any(
+        |e| e["data"]["caller"] == "billing.shop.internal" && e["data"]["via"] == "certificate"
+    ));
+    assert!(read
+        .iter()
+        .all(|e| e["data"]["tokens"][0] == token.as_str()));
+    let refusals = events(dir.path(), "vault.api_refused");
+    assert!(refusals.iter().any(|e| e["data"]["status"] == 401));
+    assert!(refusals
+        .iter()
+        .any(|e| e["data"]["status"] == 403 && e["data"]["caller"] == "support-desk"));
+    assert!(refusals
+        .iter()
+        .any(|e| e["data"]["status"] == 429 && e["data"]["caller"] == "burst-job"));
+    let failed = events(dir.path(), "vault.detokenize_failed");
+    assert!(failed
+        .iter()
+        .any(|e| e["data"]["caller"] == "refund-worker"));
+    assert!(scan_dir(&dir.path().join("data"), &[VISA.to_string()]) > 0);
+}

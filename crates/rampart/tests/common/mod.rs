@@ -34,6 +34,8 @@ pub struct Rampart {
     pub admin: Option<SocketAddr>,
     /// The outbound proxy, when `[vault.outbound]` runs one.
     pub outbound: Option<SocketAddr>,
+    /// The detokenization API, when `[vault.api]` runs it.
+    pub api: Option<SocketAddr>,
     pub dir: PathBuf,
 }
 
@@ -77,6 +79,7 @@ impl Rampart {
             http: field("http"),
             admin: field("admin"),
             outbound: field("outbound"),
+            api: field("api"),
             child,
             dir: dir.to_path_buf(),
         }
