@@ -66,6 +66,8 @@ struct FileConfig {
     cluster: Option<edge::FileCluster>,
     vault: Option<cards::FileVault>,
     #[serde(default)]
+    alerts: Vec<Spanned<crate::alerts::AlertRule>>,
+    #[serde(default)]
     site: Vec<Spanned<FileSite>>,
 }
 
@@ -173,6 +175,8 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// `[vault]`: the card vault checkout requests are tokenized into.
     pub vault: Option<VaultConfig>,
+    /// `[[alerts]]`: events sent to a webhook.
+    pub alerts: Vec<crate::alerts::AlertRule>,
     pub sites: Vec<SiteConfig>,
 }
 
@@ -459,6 +463,13 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         };
         let cluster = raw.cluster.map(|c| self.cluster(c)).transpose()?;
         let vault = raw.vault.map(|v| self.vault(v)).transpose()?;
+        let mut alerts = Vec::new();
+        for a in raw.alerts {
+            if let Err(e) = a.get_ref().validate() {
+                return self.err(a.span(), format!("[[alerts]]: {e}"));
+            }
+            alerts.push(a.into_inner());
+        }
         if raw.site.is_empty() {
             return self.err(
                 server_span,
@@ -584,6 +595,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             edge,
             cluster,
             vault,
+            alerts,
             sites,
         })
     }

@@ -143,6 +143,8 @@ pub struct Gateway {
     pipeline: PipelineBuilder,
     data_dir: PathBuf,
     cert_poll: JoinHandle<()>,
+    /// The `[[alerts]]` rules in force (a reload replaces them).
+    alerts: crate::alerts::Alerts,
     _dispatcher: ops::bus::Dispatcher,
 }
 
@@ -152,7 +154,10 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, StartError> {
         .map_err(|e| StartError(format!("cannot listen on {addr} ({what}): {e}")))
 }
 
-fn open_sinks(data_dir: &Path) -> Result<Vec<Box<dyn Sink>>, StartError> {
+fn open_sinks(
+    data_dir: &Path,
+    alerts: &[crate::alerts::AlertRule],
+) -> Result<(Vec<Box<dyn Sink>>, crate::alerts::Alerts), StartError> {
     let audit_path = data_dir.join("audit.jsonl");
     let audit = AuditLog::open(&audit_path).map_err(|e| {
         StartError(format!(
@@ -162,7 +167,8 @@ fn open_sinks(data_dir: &Path) -> Result<Vec<Box<dyn Sink>>, StartError> {
     })?;
     let store =
         EventStore::open(&data_dir.join("events.sqlite")).map_err(|e| StartError(e.to_string()))?;
-    Ok(vec![Box::new(audit), Box::new(store)])
+    let (alerts, alert_sink) = crate::alerts::Alerts::start(alerts.to_vec());
+    Ok((vec![Box::new(audit), Box::new(store), alert_sink], alerts))
 }
 
 impl Gateway {
@@ -182,7 +188,8 @@ impl Gateway {
             Some(a) => Some(bind(a, "admin").await?),
             None => None,
         };
-        let (events, dispatcher) = EventBus::start(open_sinks(&data_dir)?);
+        let (sinks, alerts) = open_sinks(&data_dir, &config.alerts)?;
+        let (events, dispatcher) = EventBus::start(sinks);
         let resolver = Arc::new(CertResolver::new(certs));
         let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone()));
         let metrics = Metrics::new();
@@ -230,6 +237,7 @@ impl Gateway {
             pipeline,
             data_dir,
             cert_poll,
+            alerts,
             _dispatcher: dispatcher,
         };
         let addrs = gw.addresses().await;
@@ -349,6 +357,7 @@ impl Gateway {
                 old.stop().await;
             }
         }
+        self.alerts.replace(config.alerts.clone());
         Ok(BoundAddresses {
             https: listeners.https.bound,
             http: listeners.http.as_ref().map(|r| r.bound),

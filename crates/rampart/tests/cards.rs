@@ -465,6 +465,8 @@ async fn a_vault_that_cannot_store_the_card_stops_the_checkout() {
 async fn card_numbers_in_responses_are_masked_or_withheld() {
     let dir = tempfile::tempdir().unwrap();
     let (store_addr, got) = store().await;
+    // A webhook for the alerts (the path stands for a secret token).
+    let (hook_addr, hooks) = store().await;
     // No vault: leak prevention works on its own.
     let config = format!(
         r#"[server]
@@ -492,6 +494,12 @@ name = "off"
 hosts = ["off.localhost"]
 upstream = "http://{store_addr}"
 tls = {{ self_signed = true }}
+
+[[alerts]]
+name = "card leaks"
+kinds = ["cards"]
+min_severity = "critical"
+webhook = "http://{hook_addr}/hooks/T0SECRET"
 "#
     );
     let gw = Rampart::start(dir.path(), &config);
@@ -560,6 +568,30 @@ tls = {{ self_signed = true }}
     assert!(
         leaks.iter().all(|e| e["severity"] == "critical"),
         "{leaks:?}"
+    );
+    // The first leak is sent to the webhook at once (the rest wait for
+    // the rule's next message); no card number in it.
+    let mut sent = Vec::new();
+    for _ in 0..50 {
+        sent = hooks.lock().unwrap().clone();
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent.len(), 1, "one alert message");
+    assert_eq!(sent[0].path, "/hooks/T0SECRET");
+    assert_eq!(sent[0].headers["content-type"], "application/json");
+    let alert: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(alert["alert"], "card leaks");
+    assert_eq!(alert["count"], 1);
+    assert_eq!(alert["events"][0]["kind"], "cards.leak");
+    assert!(alert["text"].as_str().unwrap().contains("card leaks"));
+    common::pan_scan::assert_no_card("the alert", &sent[0].body, &[VISA.to_string()]);
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(
+        !log.contains("T0SECRET"),
+        "the webhook's secret is not logged"
     );
     drop(gw);
     assert!(scan_dir(&dir.path().join("data"), &[VISA.to_string()]) >= 2);
