@@ -324,7 +324,7 @@ impl Ca {
                 let cert = params
                     .self_signed(&key)
                     .map_err(|e| format!("outbound CA: {e}"))?;
-                write_private(&key_path, key.serialize_pem().as_bytes())?;
+                crate::tls::write_private(&key_path, key.serialize_pem().as_bytes())?;
                 std::fs::write(&cert_path, cert.pem())
                     .map_err(|e| format!("{}: {e}", cert_path.display()))?;
                 std::fs::write(&hosts_path, &wanted)
@@ -387,23 +387,6 @@ fn ca_params() -> rcgen::CertificateParams {
         rcgen::KeyUsagePurpose::CrlSign,
     ];
     params
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("key.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 type Answer = Response<Full<Bytes>>;

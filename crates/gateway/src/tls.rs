@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -219,23 +218,29 @@ fn self_signed_files(site: &SiteConfig, data_dir: &Path) -> Result<(PathBuf, Pat
             site.name
         ))
     })?;
-    write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
+    write_private(&key, made.signing_key.serialize_pem().as_bytes()).map_err(CertError)?;
     std::fs::write(&cert, made.cert.pem())
         .map_err(|e| CertError(format!("cannot write {}: {e}", cert.display())))?;
     Ok((cert, key))
 }
 
-fn write_private(path: &Path, data: &[u8]) -> Result<(), CertError> {
+/// Writes a private key: mode 0600 from the start, synced, then renamed
+/// into place (no reader sees half a key).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("key.tmp");
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|e| CertError(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(data)
-        .map_err(|e| CertError(format!("cannot write {}: {e}", path.display())))
+        .open(&tmp)
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn fnv1a(data: &[u8]) -> u64 {

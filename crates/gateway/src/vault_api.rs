@@ -373,22 +373,9 @@ fn self_signed(data_dir: &Path, listen: SocketAddr) -> Result<(PathBuf, PathBuf)
     let made = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot make the API's certificate: {e}"))?;
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
+    crate::tls::write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(&cert, made.cert.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
     Ok((cert, key))
-}
-
-fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(data))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 type Answer = Response<Full<Bytes>>;
