@@ -305,11 +305,13 @@ struct Cards {
     /// refused (it takes a restart).
     config: Option<gateway::config::VaultConfig>,
     vault: Option<(Arc<vault::Vault>, vault::Tokenizer)>,
-    /// The outbound proxy (`[vault.outbound]`) and its events' dispatcher,
+    /// The outbound proxy (`[vault.outbound]`), the API and their events,
     /// kept alive as long as the pipeline builder (the gateway) is.
-    outbound: Option<Arc<(gateway::outbound::OutboundProxy, ops::bus::Dispatcher)>>,
-    /// The detokenization API (`[vault.api]`) and its events' dispatcher.
-    api: Option<Arc<(gateway::vault_api::DetokenizeApi, ops::bus::Dispatcher)>>,
+    outbound: Option<gateway::outbound::OutboundProxy>,
+    /// The detokenization API (`[vault.api]`).
+    api: Option<gateway::vault_api::DetokenizeApi>,
+    /// The dispatcher of the proxy's and the API's events.
+    _events: Option<ops::bus::Dispatcher>,
 }
 
 impl Cards {
@@ -317,10 +319,10 @@ impl Cards {
     fn ready_suffix(&self) -> String {
         let mut out = String::new();
         if let Some(o) = &self.outbound {
-            out.push_str(&format!(" outbound={}", o.0.local_addr()));
+            out.push_str(&format!(" outbound={}", o.local_addr()));
         }
         if let Some(a) = &self.api {
-            out.push_str(&format!(" api={}", a.0.local_addr()));
+            out.push_str(&format!(" api={}", a.local_addr()));
         }
         out
     }
@@ -334,40 +336,41 @@ impl Cards {
             .await
             .map_err(usage)?
             .map(|v| (v.clone(), vault::Tokenizer::spawn(v, 256)));
-        let outbound = match (
-            &vault,
-            config.vault.as_ref().and_then(|v| v.outbound.as_ref()),
-        ) {
-            (Some((v, _)), Some(o)) => {
-                let data = &config.server.data_dir;
-                let store = ops::event_store::EventStore::open(&data.join("events.sqlite"))
-                    .map_err(usage)?;
-                let (events, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store)]);
-                let proxy = gateway::outbound::OutboundProxy::start(o, data, v.clone(), events)
-                    .await
-                    .map_err(|e| usage(format!("[vault.outbound]: {e}")))?;
-                Some(Arc::new((proxy, dispatcher)))
+        let wanted = config.vault.as_ref();
+        let wanted = (
+            wanted.and_then(|v| v.outbound.as_ref()),
+            wanted.and_then(|v| v.api.as_ref()),
+        );
+        let (mut outbound, mut api, mut events) = (None, None, None);
+        if let (Some((v, _)), true) = (&vault, wanted.0.is_some() || wanted.1.is_some()) {
+            // One bus for both: the event store and the alert rules, as
+            // the gateway's own events have.
+            let data = &config.server.data_dir;
+            let store =
+                ops::event_store::EventStore::open(&data.join("events.sqlite")).map_err(usage)?;
+            let (_, alerts) = gateway::alerts::Alerts::start(config.alerts.clone());
+            let (bus, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store), alerts]);
+            if let Some(o) = wanted.0 {
+                let proxy =
+                    gateway::outbound::OutboundProxy::start(o, data, v.clone(), bus.clone())
+                        .await
+                        .map_err(|e| usage(format!("[vault.outbound]: {e}")))?;
+                outbound = Some(proxy);
             }
-            _ => None,
-        };
-        let api = match (&vault, config.vault.as_ref().and_then(|v| v.api.as_ref())) {
-            (Some((v, _)), Some(a)) => {
-                let data = &config.server.data_dir;
-                let store = ops::event_store::EventStore::open(&data.join("events.sqlite"))
-                    .map_err(usage)?;
-                let (events, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store)]);
-                let api = gateway::vault_api::DetokenizeApi::start(a, data, v.clone(), events)
+            if let Some(a) = wanted.1 {
+                let started = gateway::vault_api::DetokenizeApi::start(a, data, v.clone(), bus)
                     .await
                     .map_err(|e| usage(format!("[vault.api]: {e}")))?;
-                Some(Arc::new((api, dispatcher)))
+                api = Some(started);
             }
-            _ => None,
-        };
+            events = Some(dispatcher);
+        }
         Ok(Cards {
             config: config.vault.clone(),
             vault,
             outbound,
             api,
+            _events: events,
         })
     }
 }
@@ -816,8 +819,8 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         if let Some(o) = &cards.outbound {
             shop_config.payment_provider = demo_shop::PaymentProvider::Remote {
                 url: format!("https://localhost:{provider_port}/v1/charges"),
-                proxy: Some(format!("http://{}", o.0.local_addr())),
-                ca_file: Some(o.0.ca_path().to_path_buf()),
+                proxy: Some(format!("http://{}", o.local_addr())),
+                ca_file: Some(o.ca_path().to_path_buf()),
             };
         }
         let shop = tokio::spawn(demo_shop::serve(shop_listener, shop_config));
