@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool};
 
 pub use sqlx;
 
@@ -103,6 +103,18 @@ impl Database {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A transaction that reads and then writes. SQLite's default
+    /// (deferred) transaction takes its write lock only at the first
+    /// write, and when another connection wrote since the read it fails at
+    /// once with SQLITE_BUSY, without waiting for the busy timeout; `BEGIN
+    /// IMMEDIATE` takes the lock up front, so it waits its turn instead.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub fn backend(&self) -> Backend {

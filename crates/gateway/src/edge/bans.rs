@@ -99,8 +99,32 @@ pub async fn put(
     escalation: f64,
     max_ms: i64,
 ) -> Result<Ban, StoreError> {
+    // Two nodes banning the same address at once on PostgreSQL: one
+    // insert loses to the other's unique key; the second try updates.
+    let mut tries = 0;
+    loop {
+        match put_once(db, target, reason, source, base_ms, escalation, max_ms).await {
+            Err(_) if tries < 2 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * tries)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn put_once(
+    db: &Database,
+    target: &str,
+    reason: &str,
+    source: &str,
+    base_ms: i64,
+    escalation: f64,
+    max_ms: i64,
+) -> Result<Ban, StoreError> {
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
+    // Read, then write: the write lock first (see begin_write).
+    let mut tx = db.begin_write().await?;
     let old: Option<Row> = sqlx::query_as(
         "SELECT target, reason, source, created_ms, until_ms, offenses FROM edge_bans WHERE target = $1",
     )

@@ -1332,6 +1332,25 @@ async fn background(edge: Weak<Edge>, mut rx: mpsc::UnboundedReceiver<BanRequest
             last_poll = Instant::now();
             let now = bans::now_ms();
             if let Some(d) = &db {
+                // Bans that could not be stored when made: again, for
+                // what is left of them, so every node and `rampart bans`
+                // see them.
+                let mut kept = Vec::with_capacity(local.len());
+                for b in local.drain(..) {
+                    if b.until_ms <= now {
+                        continue;
+                    }
+                    let left = b.until_ms - now;
+                    match bans::put(d, &b.target, &b.reason, &b.source, left, 1.0, left).await {
+                        Ok(_) => edge.events.emit(
+                            Event::new("edge.ban_stored", Severity::Notice)
+                                .message(format!("the ban of {} is stored now", b.target))
+                                .data(serde_json::json!({"target": b.target, "source": b.source})),
+                        ),
+                        Err(_) => kept.push(b),
+                    }
+                }
+                local = kept;
                 match bans::list(d, now, false).await {
                     Ok(list) => from_db = list,
                     Err(e) => {
