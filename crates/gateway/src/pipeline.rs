@@ -170,10 +170,19 @@ pub struct RuleReport {
     pub data: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<u8>,
+    /// The phase the rule runs in (1 to 5).
+    pub phase: u8,
     /// The variables it matched (`ARGS:q`, `REQUEST_COOKIES:sid`): what
     /// `rampart waf tune` scopes an exclusion to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// For each target, the characters its value held, as a
+    /// `@validateByteRange` list (see [`crate::stages::waf::shape`]):
+    /// letters, digits and non-ASCII as whole classes, every other byte
+    /// itself; never the value. Tuning makes an exclusion hold only while
+    /// the variable keeps to the characters its real traffic used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shapes: Vec<String>,
 }
 
 /// Put in [`RequestContext::state`] by a stage that answered and already

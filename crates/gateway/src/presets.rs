@@ -47,6 +47,17 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The rule ids a preset's exclusions may use: a hundred per preset, in
+/// the order of [`BUILT_IN`] from 1990000 (the ids `rampart waf tune`
+/// writes start at 1980000, so neither can collide with the other or the
+/// CRS, whose ids stop below 1000000). `None` for `generic` and unknown
+/// names.
+pub fn id_range(name: &str) -> Option<std::ops::RangeInclusive<u32>> {
+    let i = BUILT_IN.iter().position(|(n, _, _)| *n == name)? as u32;
+    let first = 1_990_000 + 100 * i;
+    Some(first..=first + 99)
+}
+
 /// Every accepted `platform` value, `generic` (no preset) included.
 pub fn names() -> Vec<&'static str> {
     let mut n: Vec<&str> = BUILT_IN.iter().map(|(n, _, _)| *n).collect();
@@ -358,6 +369,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_preset_keeps_to_its_own_rule_ids() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names().into_iter().filter(|n| *n != "generic") {
+            let range = id_range(name).unwrap();
+            let p = get(name).unwrap();
+            let ids: Vec<u32> = p
+                .exclusions
+                .split("id:")
+                .skip(1)
+                .map(|t| {
+                    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().unwrap()
+                })
+                .collect();
+            assert!(!ids.is_empty(), "{name}: no exclusion rules");
+            for id in ids {
+                assert!(range.contains(&id), "{name}: id {id} outside {range:?}");
+                assert!(seen.insert(id), "{name}: id {id} used twice");
+            }
+        }
+        assert_eq!(id_range("demo"), Some(1_990_000..=1_990_099));
+        assert_eq!(id_range("generic"), None);
     }
 
     #[test]

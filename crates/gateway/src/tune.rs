@@ -58,8 +58,139 @@ pub struct Observation {
     pub method: String,
     pub uri: String,
     pub blocked: bool,
-    /// Rule id, message and the variables it matched.
-    pub matches: Vec<(u32, String, Vec<String>)>,
+    pub matches: Vec<RuleHit>,
+}
+
+/// One rule's match in a recorded request.
+#[derive(Debug, Clone)]
+pub struct RuleHit {
+    pub rule: u32,
+    pub msg: String,
+    /// The phase the rule runs in (2 when the audit line predates it).
+    pub phase: u8,
+    /// The variables it matched, each with the characters its value held
+    /// when the audit line says (see [`crate::stages::waf::shape`]).
+    pub targets: Vec<(String, Option<ByteSet>)>,
+}
+
+/// A set of byte values, written and read as a `@validateByteRange`
+/// list (`32,39,48-57`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSet([u64; 4]);
+
+impl Serialize for ByteSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.list())
+    }
+}
+
+impl ByteSet {
+    /// Reads a list such as `32,48-57`; `None` when it is not one.
+    pub fn parse(list: &str) -> Option<ByteSet> {
+        let mut set = ByteSet::default();
+        if list.is_empty() {
+            return Some(set);
+        }
+        for part in list.split(',') {
+            let (a, b) = match part.split_once('-') {
+                Some((a, b)) => (a.parse::<u8>().ok()?, b.parse::<u8>().ok()?),
+                None => {
+                    let a = part.parse::<u8>().ok()?;
+                    (a, a)
+                }
+            };
+            if a > b {
+                return None;
+            }
+            for x in a..=b {
+                set.insert(x);
+            }
+        }
+        Some(set)
+    }
+
+    pub fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    pub fn union(&self, other: &ByteSet) -> ByteSet {
+        let mut out = *self;
+        for (o, x) in out.0.iter_mut().zip(other.0) {
+            *o |= x;
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// The `@validateByteRange` list: `32,39,48-57`.
+    pub fn list(&self) -> String {
+        let mut out = String::new();
+        let mut b = 0u16;
+        while b < 256 {
+            if !self.contains(b as u8) {
+                b += 1;
+                continue;
+            }
+            let start = b;
+            while b < 255 && self.contains((b + 1) as u8) {
+                b += 1;
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            if start == b {
+                let _ = write!(out, "{start}");
+            } else {
+                let _ = write!(out, "{start}-{b}");
+            }
+            b += 1;
+        }
+        out
+    }
+
+    /// For people: `letters digits { } " : ,` (the list is exact).
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let all = |r: std::ops::RangeInclusive<u8>| r.into_iter().all(|b| self.contains(b));
+        let letters = all(b'a'..=b'z') && all(b'A'..=b'Z');
+        let digits = all(b'0'..=b'9');
+        let high = all(128..=255);
+        if letters {
+            parts.push("letters".into());
+        }
+        if digits {
+            parts.push("digits".into());
+        }
+        if high {
+            parts.push("non-ASCII".into());
+        }
+        for b in 0u8..128 {
+            if !self.contains(b)
+                || (letters && b.is_ascii_alphabetic())
+                || (digits && b.is_ascii_digit())
+            {
+                continue;
+            }
+            parts.push(match b {
+                b' ' => "space".into(),
+                0x21..=0x7e => (b as char).to_string(),
+                _ => format!("\\x{b:02x}"),
+            });
+        }
+        for b in 128u8..=255 {
+            if !high && self.contains(b) {
+                parts.push(format!("\\x{b:02x}"));
+            }
+        }
+        parts.join(" ")
+    }
 }
 
 /// Reads audit lines (`audit.jsonl`) at or after `since`, of `site` when
@@ -100,14 +231,34 @@ pub fn observations(
             let Some(id) = m["id"].as_u64().and_then(|i| u32::try_from(i).ok()) else {
                 continue;
             };
+            let shapes: Vec<Option<ByteSet>> = m["shapes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| s.as_str().and_then(ByteSet::parse))
+                .collect();
             let targets = m["targets"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|t| t.as_str().map(str::to_string))
+                .enumerate()
+                .filter_map(|(i, t)| {
+                    t.as_str()
+                        .map(|t| (t.to_string(), shapes.get(i).copied().flatten()))
+                })
                 .collect();
             let msg = m["msg"].as_str().unwrap_or_default().to_string();
-            matches.push((id, msg, targets));
+            let phase = m["phase"]
+                .as_u64()
+                .and_then(|p| u8::try_from(p).ok())
+                .filter(|p| (1..=5).contains(p))
+                .unwrap_or(2);
+            matches.push(RuleHit {
+                rule: id,
+                msg,
+                phase,
+                targets,
+            });
         }
         out.push(Observation {
             site: s,
@@ -165,6 +316,15 @@ pub struct Proposal {
     /// removed on the route).
     pub target: Option<String>,
     pub scope: Scope,
+    /// The characters the variable held in every request it matched in:
+    /// the exclusion holds only while its value keeps to them, so an
+    /// attack placed in the same variable (a quote, a bracket, a space
+    /// it never had) still meets the rule. `None`: unconditional (the
+    /// audit lines did not say, or the target has no value to test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chars: Option<ByteSet>,
+    /// The rule's phase.
+    pub phase: u8,
     /// Requests in which it matched.
     pub hits: usize,
     /// Of those, requests that were blocked (or would have been, in
@@ -187,51 +347,97 @@ impl Proposal {
         for (k, v) in &self.scope.args {
             let _ = write!(s, " {k}={v}");
         }
+        if let Some((_, chars)) = self.condition() {
+            let _ = write!(s, " chars {}", chars.list());
+        }
         s
     }
 
-    /// The SecLang rule(s), with rule id `id`.
+    /// The variable and characters the exclusion is conditioned on: a
+    /// target with a value of its own (not a name list) whose characters
+    /// the audit lines recorded.
+    pub fn condition(&self) -> Option<(&str, ByteSet)> {
+        let target = self.target.as_deref()?;
+        let chars = self.chars.filter(|c| !c.is_empty())?;
+        let var = target.split(':').next().unwrap_or(target);
+        (!var.ends_with("_NAMES")).then_some((target, chars))
+    }
+
+    /// How many rule ids [`Proposal::seclang`] uses, from the one given.
+    pub fn ids(&self) -> u32 {
+        if self.condition().is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The SecLang rule(s), with rule ids from `id` (see
+    /// [`Proposal::ids`]).
     pub fn seclang(&self, id: u32) -> String {
         let ctl = match &self.target {
             Some(t) => format!("ctl:ruleRemoveTargetById={};{t}", self.rule),
             None => format!("ctl:ruleRemoveById={}", self.rule),
         };
-        // Routing arguments of the query string are known in phase 1, so
-        // the exclusion is in place before any rule reads the request.
-        let head = format!("id:{id},phase:1,pass,nolog,t:none");
-        match (&self.scope.path, self.scope.args.as_slice()) {
-            (None, []) => format!("SecAction \"{head},{ctl}\""),
-            (Some(p), []) => {
-                format!(
-                    "SecRule REQUEST_FILENAME \"{}\" \"{head},{ctl}\"",
-                    p.seclang()
-                )
-            }
-            (path, args) => {
-                let mut out = String::new();
-                let mut links: Vec<(String, String)> = Vec::new();
-                if let Some(p) = path {
-                    links.push(("REQUEST_FILENAME".into(), p.seclang()));
-                }
-                for (k, v) in args {
-                    links.push((format!("ARGS_GET:{k}"), format!("@streq {v}")));
-                }
-                let last = links.len() - 1;
-                for (i, (var, op)) in links.iter().enumerate() {
-                    let actions = match (i, i == last) {
-                        (0, true) => format!("{head},{ctl}"),
-                        (0, false) => format!("{head},chain"),
-                        (_, true) => format!("t:none,{ctl}"),
-                        (_, false) => "t:none,chain".to_string(),
-                    };
-                    if i > 0 {
-                        out.push_str("\n    ");
-                    }
-                    let _ = write!(out, "SecRule {var} \"{op}\" \"{actions}\"");
-                }
-                out
-            }
+        let mut out = String::new();
+        let mut links: Vec<(String, String)> = Vec::new();
+        if let Some(p) = &self.scope.path {
+            links.push(("REQUEST_FILENAME".into(), p.seclang()));
         }
+        for (k, v) in &self.scope.args {
+            links.push((format!("ARGS_GET:{k}"), format!("@streq {v}")));
+        }
+        // Routing arguments of the query string are known in phase 1, so
+        // an unconditional exclusion is in place before any rule reads
+        // the request. A conditional one tests the variable where it is
+        // known: cookies, headers and the URI in phase 1, arguments (the
+        // body's too) in phase 2, unless the rule itself runs in phase 1.
+        let mut phase = 1;
+        let mut exclusion_id = id;
+        if let Some((target, chars)) = self.condition() {
+            let var = target.split(':').next().unwrap_or(target);
+            let early = matches!(
+                var,
+                "REQUEST_COOKIES"
+                    | "REQUEST_HEADERS"
+                    | "REQUEST_FILENAME"
+                    | "REQUEST_BASENAME"
+                    | "REQUEST_URI"
+                    | "QUERY_STRING"
+            );
+            if !early && self.phase != 1 {
+                phase = 2;
+            }
+            // First flag a value with a character the real traffic never
+            // had (checked once URL-decoded, as the CRS reads it), then
+            // exclude only when nothing was flagged.
+            let _ = writeln!(
+                out,
+                "SecRule {target} \"@validateByteRange {}\" \"id:{id},phase:{phase},pass,nolog,t:none,t:urlDecodeUni,setvar:tx.rampart_tune_{id}=1\"",
+                chars.list()
+            );
+            links.push((format!("&TX:rampart_tune_{id}"), "@eq 0".to_string()));
+            exclusion_id = id + 1;
+        }
+        let head = format!("id:{exclusion_id},phase:{phase},pass,nolog,t:none");
+        if links.is_empty() {
+            let _ = write!(out, "SecAction \"{head},{ctl}\"");
+            return out;
+        }
+        let last = links.len() - 1;
+        for (i, (var, op)) in links.iter().enumerate() {
+            let actions = match (i, i == last) {
+                (0, true) => format!("{head},{ctl}"),
+                (0, false) => format!("{head},chain"),
+                (_, true) => format!("t:none,{ctl}"),
+                (_, false) => "t:none,chain".to_string(),
+            };
+            if i > 0 {
+                out.push_str("\n    ");
+            }
+            let _ = write!(out, "SecRule {var} \"{op}\" \"{actions}\"");
+        }
+        out
     }
 }
 
@@ -241,28 +447,33 @@ pub fn propose(observations: &[Observation], min_hits: usize) -> Vec<Proposal> {
     #[derive(Default)]
     struct Acc {
         msg: String,
+        phase: u8,
         requests: BTreeSet<usize>,
         methods: BTreeSet<String>,
         example: String,
+        chars: ByteSet,
+        /// A match whose characters the audit line did not record.
+        unknown_chars: bool,
     }
     let mut groups: BTreeMap<(u32, Option<String>, Scope), Acc> = BTreeMap::new();
     for (n, o) in observations.iter().enumerate() {
         let route = route_of(&o.uri);
-        for (rule, msg, targets) in &o.matches {
-            if is_scoring_rule(*rule) {
+        for hit in &o.matches {
+            if is_scoring_rule(hit.rule) {
                 continue;
             }
-            let mut named: Vec<Option<String>> = targets
+            let mut named: Vec<(Option<String>, Option<ByteSet>)> = hit
+                .targets
                 .iter()
-                .filter_map(|t| exclusion_target(t))
-                .map(Some)
+                .filter_map(|(t, chars)| exclusion_target(t).map(|e| (Some(e), *chars)))
                 .collect();
             if named.is_empty() {
-                let Some(route) = &route else { continue };
-                named.push(None);
-                let _ = route;
+                if route.is_none() {
+                    continue;
+                }
+                named.push((None, None));
             }
-            for target in named {
+            for (target, chars) in named {
                 // Browsers send cookies and most headers on every path:
                 // those are excluded everywhere, arguments per route.
                 let everywhere = target.as_deref().is_some_and(|t| {
@@ -279,10 +490,15 @@ pub fn propose(observations: &[Observation], min_hits: usize) -> Vec<Proposal> {
                         None => continue,
                     }
                 };
-                let acc = groups.entry((*rule, target, scope)).or_default();
+                let acc = groups.entry((hit.rule, target, scope)).or_default();
                 if acc.msg.is_empty() {
-                    acc.msg = msg.clone();
+                    acc.msg = hit.msg.clone();
                     acc.example = o.uri.clone();
+                    acc.phase = hit.phase;
+                }
+                match chars {
+                    Some(c) => acc.chars = acc.chars.union(&c),
+                    None => acc.unknown_chars = true,
                 }
                 acc.requests.insert(n);
                 acc.methods.insert(o.method.clone());
@@ -295,8 +511,10 @@ pub fn propose(observations: &[Observation], min_hits: usize) -> Vec<Proposal> {
         .map(|((rule, target, scope), a)| Proposal {
             rule,
             msg: a.msg,
+            chars: (!a.unknown_chars && target.is_some()).then_some(a.chars),
             target,
             scope,
+            phase: a.phase,
             hits: a.requests.len(),
             methods: a.methods.into_iter().collect(),
             example: a.example,
@@ -536,14 +754,25 @@ pub fn additions(
             Some(path) => format!("on {}", path.display()),
             None => "everywhere (browsers send it on every path)".to_string(),
         };
+        let first = take_id()?;
+        for _ in 1..p.ids() {
+            take_id()?;
+        }
+        let only_while = match p.condition() {
+            Some((_, chars)) => format!(
+                "\n# only while the value holds nothing but: {}",
+                chars.describe()
+            ),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\n# {stamp}: {what} {place}; {} request(s), e.g. {} {}\n# {}\n{sig}\n{}",
+            "\n# {stamp}: {what} {place}; {} request(s), e.g. {} {}{only_while}\n# {}\n{sig}\n{}",
             p.hits,
             p.methods.join("/"),
             p.example,
             p.msg,
-            p.seclang(take_id()?)
+            p.seclang(first)
         );
     }
     for rule in remove_rules {
@@ -592,15 +821,105 @@ mod tests {
             blocked: true,
             matches: matches
                 .iter()
-                .map(|(id, t)| {
-                    (
-                        *id,
-                        "msg".to_string(),
-                        t.iter().map(|s| s.to_string()).collect(),
-                    )
+                .map(|(id, t)| RuleHit {
+                    rule: *id,
+                    msg: "msg".to_string(),
+                    phase: 2,
+                    targets: t.iter().map(|s| (s.to_string(), None)).collect(),
                 })
                 .collect(),
         }
+    }
+
+    /// As `obs`, with the characters of each target's value.
+    fn obs_chars(uri: &str, rule: u32, targets: &[(&str, &str)]) -> Observation {
+        Observation {
+            site: Some("shop".into()),
+            method: "POST".into(),
+            uri: uri.into(),
+            blocked: false,
+            matches: vec![RuleHit {
+                rule,
+                msg: "msg".to_string(),
+                phase: 2,
+                targets: targets
+                    .iter()
+                    .map(|(t, c)| (t.to_string(), ByteSet::parse(c)))
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn byte_sets_read_and_write_validate_byte_range_lists() {
+        let s = ByteSet::parse("32,39,48-57,65-90,97-122").unwrap();
+        assert!(s.contains(b' ') && s.contains(b'\'') && s.contains(b'q'));
+        assert!(!s.contains(b'"') && !s.contains(200));
+        assert_eq!(s.list(), "32,39,48-57,65-90,97-122");
+        assert_eq!(s.describe(), "letters digits space '");
+        assert_eq!(ByteSet::parse("").unwrap().list(), "");
+        assert_eq!(ByteSet::parse("0-255").unwrap().list(), "0-255");
+        for bad in ["x", "1-", "300", "9-3", "1,,2"] {
+            assert_eq!(ByteSet::parse(bad), None, "{bad}");
+        }
+        let u = ByteSet::parse("34")
+            .unwrap()
+            .union(&ByteSet::parse("35-36").unwrap());
+        assert_eq!(u.list(), "34-36");
+    }
+
+    #[test]
+    fn exclusions_hold_only_for_the_characters_real_traffic_used() {
+        let o = vec![
+            obs_chars("/search", 942100, &[("ARGS:q", "48-57,65-90,97-122")]),
+            obs_chars("/search", 942100, &[("ARGS:q", "45,65-90,97-122")]),
+            obs_chars(
+                "/",
+                942200,
+                &[("REQUEST_COOKIES:cart", "34,37,48-58,123,125")],
+            ),
+        ];
+        let p = propose(&o, 1);
+        let q = p.iter().find(|x| x.rule == 942100).unwrap();
+        assert_eq!(q.chars.unwrap().list(), "45,48-57,65-90,97-122");
+        assert_eq!(q.ids(), 2);
+        let rule = q.seclang(1980000);
+        assert_eq!(
+            rule,
+            "SecRule ARGS:q \"@validateByteRange 45,48-57,65-90,97-122\" \"id:1980000,phase:2,pass,nolog,t:none,t:urlDecodeUni,setvar:tx.rampart_tune_1980000=1\"\n\
+             SecRule REQUEST_FILENAME \"@streq /search\" \"id:1980001,phase:2,pass,nolog,t:none,chain\"\n    \
+             SecRule &TX:rampart_tune_1980000 \"@eq 0\" \"t:none,ctl:ruleRemoveTargetById=942100;ARGS:q\""
+        );
+        // Cookies are known in phase 1, and everywhere.
+        let c = p.iter().find(|x| x.rule == 942200).unwrap();
+        let rule = c.seclang(7);
+        assert!(rule.starts_with("SecRule REQUEST_COOKIES:cart \"@validateByteRange 34,37,48-58,123,125\" \"id:7,phase:1,"), "{rule}");
+        assert!(rule.ends_with("SecRule &TX:rampart_tune_7 \"@eq 0\" \"id:8,phase:1,pass,nolog,t:none,ctl:ruleRemoveTargetById=942200;REQUEST_COOKIES:cart\""), "{rule}");
+        // The characters are part of what identifies it, and the ids
+        // after it are free.
+        let chosen: Vec<&Proposal> = p.iter().collect();
+        let text = additions("", &chosen, &[], "stamp").unwrap();
+        assert!(text.contains("chars 45,48-57,65-90,97-122"), "{text}");
+        assert!(
+            text.contains("# only while the value holds nothing but: letters digits -"),
+            "{text}"
+        );
+        let ids: Vec<&str> = text.split("id:").skip(1).map(|t| &t[..7]).collect();
+        let mut sorted = ids.clone();
+        sorted.dedup();
+        assert_eq!(ids, sorted, "each id once: {text}");
+        // One match without recorded characters: unconditional.
+        let mut mixed = o.clone();
+        mixed.push(obs("/search", &[(942100, &["ARGS:q"])]));
+        let q = propose(&mixed, 1)
+            .into_iter()
+            .find(|x| x.rule == 942100)
+            .unwrap();
+        assert_eq!(q.chars, None);
+        assert_eq!(q.ids(), 1);
+        // Names have no value of their own to test.
+        let names = propose(&[obs_chars("/f", 942100, &[("ARGS_NAMES:a", "97")])], 1);
+        assert_eq!(names[0].condition(), None);
     }
 
     #[test]
@@ -715,7 +1034,17 @@ mod tests {
         .unwrap();
         let o = observations(lines.as_bytes(), Some(since), Some("shop")).unwrap();
         assert_eq!(o.len(), 1);
-        assert_eq!(o[0].matches[0].2, vec!["ARGS:q".to_string()]);
+        assert_eq!(o[0].matches[0].targets, vec![("ARGS:q".to_string(), None)]);
+        let with_shape = r#"{"time":"2026-12-06T10:00:00Z","kind":"request","site":"shop","method":"GET","uri":"/s","action":"detect","data":{"matches":[{"id":921110,"phase":1,"targets":["ARGS:q","ARGS:r"],"shapes":["48-57","bad"]}]}}"#;
+        let o = observations(with_shape.as_bytes(), None, None).unwrap();
+        assert_eq!(o[0].matches[0].phase, 1);
+        assert_eq!(
+            o[0].matches[0].targets,
+            vec![
+                ("ARGS:q".to_string(), ByteSet::parse("48-57")),
+                ("ARGS:r".to_string(), None)
+            ]
+        );
         assert!(observations("not json\n".as_bytes(), None, None)
             .unwrap_err()
             .starts_with("line 1:"));

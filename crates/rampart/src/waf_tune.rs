@@ -243,9 +243,16 @@ fn write_proposal(out: &mut impl Write, n: usize, p: &Proposal) -> std::io::Resu
         }
         None => "every path".to_string(),
     };
+    let only_while = match p.condition() {
+        Some((_, chars)) => format!(
+            "\n     only while it holds nothing but: {}",
+            chars.describe()
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "\n{n:>3}. rule {} on {target} at {place}: {} request(s) ({})\n     {}\n     e.g. {}\n     {}",
+        "\n{n:>3}. rule {} on {target} at {place}: {} request(s) ({})\n     {}\n     e.g. {}{only_while}\n     {}",
         p.rule,
         p.hits,
         p.methods.join("/"),

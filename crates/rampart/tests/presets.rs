@@ -215,6 +215,130 @@ fn attacks(benign: &[Req]) -> Vec<Req> {
     out
 }
 
+/// The variables an exclusion text removes rules from (`ctl:
+/// ruleRemoveTargetById=ID;TARGET`), plain names only.
+fn excluded_targets(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for part in text.split("ctl:ruleRemoveTargetById=").skip(1) {
+        let Some((_, rest)) = part.split_once(';') else {
+            continue;
+        };
+        let target: String = rest
+            .chars()
+            .take_while(|c| !matches!(c, ',' | '"' | '\n' | ' '))
+            .collect();
+        if (target.starts_with("ARGS:") || target.starts_with("REQUEST_COOKIES:"))
+            && !target.contains(":/")
+        {
+            out.insert(target);
+        }
+    }
+    out
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Replaces the value of `name` in `s` (pairs split by `sep`, names
+/// compared once decoded); `None` when `s` has no such pair.
+fn replace_named(s: &str, sep: &str, name: &str, value: &str) -> Option<String> {
+    let mut found = false;
+    let out: Vec<String> = s
+        .split(sep)
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if !found && pct_decode(k) == name => {
+                found = true;
+                format!("{k}={value}")
+            }
+            _ => p.to_string(),
+        })
+        .collect();
+    found.then(|| out.join(sep))
+}
+
+/// Attacks aimed at the variables exclusions name: for each, the first
+/// benign request that carries it, with every payload in its place.
+fn attacks_on(benign: &[Req], targets: &BTreeSet<String>) -> Vec<Req> {
+    let mut out = Vec::new();
+    for target in targets {
+        let (var, name) = target.split_once(':').unwrap();
+        for r in benign {
+            let mut variants = Vec::new();
+            for p in PAYLOADS {
+                let mut a = r.clone();
+                a.name = format!("{} [{target}: {p}]", r.name);
+                let placed = if var == "ARGS" {
+                    let query = r.target.split_once('?').and_then(|(path, q)| {
+                        replace_named(q, "&", name, &pct(p)).map(|q| format!("{path}?{q}"))
+                    });
+                    let form = !header(r, "content-type")
+                        .unwrap_or("")
+                        .starts_with("application/json");
+                    match query {
+                        Some(t) => {
+                            a.target = t;
+                            true
+                        }
+                        None if form => match replace_named(&r.body, "&", name, &pct(p)) {
+                            Some(b) => {
+                                a.body = b;
+                                true
+                            }
+                            None => false,
+                        },
+                        None => false,
+                    }
+                } else {
+                    match header(r, "cookie").and_then(|c| replace_named(c, "; ", name, &pct(p))) {
+                        Some(c) => {
+                            for (k, v) in a.headers.iter_mut() {
+                                if k.eq_ignore_ascii_case("cookie") {
+                                    *v = c.clone();
+                                }
+                            }
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if placed {
+                    variants.push(a);
+                }
+            }
+            if !variants.is_empty() {
+                out.extend(variants);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// What the bare CRS blocks of `aimed` and `site` lets through.
+async fn aimed_losses(addr: SocketAddr, site: &str, aimed: &[Req]) -> (usize, Vec<String>) {
+    let bare = blocked(addr, "bare.test", aimed).await;
+    let here = blocked(addr, site, aimed).await;
+    (
+        bare.len(),
+        names(aimed, &bare.difference(&here).copied().collect()),
+    )
+}
+
 /// Sends `r` to the site `host`; the response status.
 async fn send(addr: SocketAddr, host: &str, r: &Req) -> u16 {
     let mut c = h1_client(addr, host).await;
@@ -362,6 +486,17 @@ async fn check_preset(preset: &str, paranoia: u8) {
         "{preset} PL{paranoia}: attacks the bare CRS blocks got through the preset: {:?}",
         names(&attack, &lost)
     );
+    // Attacks aimed at the very variables the preset's exclusions name.
+    let preset_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../gateway/presets/{preset}.conf")),
+    )
+    .unwrap();
+    let aimed = attacks_on(&benign, &excluded_targets(&preset_text));
+    let (aimed_bare, lost) = aimed_losses(gw.https, "preset.test", &aimed).await;
+    assert!(
+        lost.is_empty(),
+        "{preset} PL{paranoia}: attacks on the preset's excluded variables got through: {lost:?}"
+    );
     // Without the preset, the CRS does block some of this traffic (else
     // the tuning half proves nothing) — at PL2 at least.
     let bare_benign = blocked(gw.https, "bare.test", &benign).await;
@@ -451,6 +586,20 @@ async fn check_preset(preset: &str, paranoia: u8) {
         "{preset} PL{paranoia}: tuning lost detection of {:?}\nexclusions:\n{written}",
         names(&attack, &lost)
     );
+    // And at the variables tuning excluded.
+    let tuned_aimed = attacks_on(&benign, &excluded_targets(&written));
+    let (tuned_aimed_bare, lost) = aimed_losses(gw.https, "tuned.test", &tuned_aimed).await;
+    assert!(
+        lost.is_empty(),
+        "{preset} PL{paranoia}: attacks on the variables tuning excluded got through: {lost:?}\nexclusions:\n{written}"
+    );
+    eprintln!(
+        "{preset} PL{paranoia}: aimed at excluded variables: preset {}/{} bare-blocked held, tuned {}/{} held",
+        aimed_bare,
+        aimed.len(),
+        tuned_aimed_bare,
+        tuned_aimed.len()
+    );
     eprintln!(
         "{preset} PL{paranoia}: {} benign (bare CRS blocks {}, preset 0, tuned 0); {} attacks \
          (bare blocks {}, preset {}, tuned {}); tune wrote {} exclusion(s)",
@@ -484,6 +633,10 @@ async fn woocommerce_pl2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn magento2_pl1() {
     check_preset("magento2", 1).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magento2_pl2() {
+    check_preset("magento2", 2).await;
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prestashop_pl1() {

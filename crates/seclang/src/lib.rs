@@ -44,4 +44,4 @@ pub use error::{LoadError, Location};
 pub use parser::RuleSetBuilder;
 pub use rule::{EngineMode, Phase};
 pub use ruleset::RuleSet;
-pub use transaction::{Connection, Disruption, Intervention, RuleMatch, Transaction};
+pub use transaction::{Connection, Disruption, Intervention, RawValue, RuleMatch, Transaction};

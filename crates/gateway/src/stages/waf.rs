@@ -210,7 +210,9 @@ impl Waf {
                         msg: m.msg.clone(),
                         data: m.logdata.clone(),
                         severity: m.severity,
+                        phase: m.phase.number(),
                         targets: m.matched_var_names.clone(),
+                        shapes: m.matched_raw.iter().map(|v| shape(&v.0)).collect(),
                     });
                 }
             }
@@ -409,6 +411,57 @@ fn display_name<'a>(name: &'a str, buf: &'a mut [u8; 64]) -> &'a [u8] {
     out
 }
 
+/// The characters of a variable's value as a `@validateByteRange` list
+/// (`32,39,48-57,65-90,97-122`), taken over the value as sent and once
+/// URL-decoded (as the CRS reads cookies): any letter stands for all of
+/// `A-Za-z`, any digit for `0-9`, any byte above 127 for `128-255`; every
+/// other byte is listed itself. Coarse on purpose: it says what kind of
+/// text a field holds, not what it held.
+pub fn shape(raw: &[u8]) -> String {
+    let mut seen = [false; 256];
+    let decode = seclang::transformations::lookup("urlDecodeUni").map(|t| t.apply);
+    let decoded = decode.map(|f| f(raw));
+    for &b in raw.iter().chain(decoded.iter().flat_map(|d| d.iter())) {
+        let class: &[std::ops::RangeInclusive<u8>] = if b.is_ascii_alphabetic() {
+            &[b'A'..=b'Z', b'a'..=b'z']
+        } else if b.is_ascii_digit() {
+            &[b'0'..=b'9']
+        } else if b >= 128 {
+            &[128..=255]
+        } else {
+            seen[b as usize] = true;
+            &[]
+        };
+        for r in class {
+            for c in r.clone() {
+                seen[c as usize] = true;
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut i = 0usize;
+    while i < 256 {
+        if !seen[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < 256 && seen[i + 1] {
+            i += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == i {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}-{i}"));
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod display_name_tests {
     use super::display_name;
@@ -424,5 +477,28 @@ mod display_name_tests {
         assert_eq!(display_name("te", &mut buf), b"Te");
         let long = "a".repeat(80);
         assert_eq!(display_name(&long, &mut buf), long.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::shape;
+
+    #[test]
+    fn classes_not_values() {
+        assert_eq!(shape(b"abc"), "65-90,97-122");
+        assert_eq!(shape(b"42"), "48-57");
+        // Magento's section cookie, as sent: % and the decoded {":,}.
+        assert_eq!(
+            shape(b"%7B%22cart%22%3A1%7D"),
+            "34,37,48-58,65-90,97-123,125"
+        );
+        assert_eq!(
+            shape("Müller 1'".as_bytes()),
+            "32,39,48-57,65-90,97-122,128-255"
+        );
+        // `+` is a space once decoded.
+        assert_eq!(shape(b"a+b"), "32,43,65-90,97-122");
+        assert_eq!(shape(b""), "");
     }
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use super::actions;
 use super::{
-    Allowed, Disruption, Intervention, RequestData, ResponseData, RuleMatch, TxState, TxView,
+    Allowed, Disruption, Intervention, RawValue, RequestData, ResponseData, RuleMatch, TxState,
+    TxView,
 };
 use crate::actions::{AllowScope, Disruptive};
 use crate::operators::{Captures, OpContext};
@@ -165,7 +166,7 @@ pub(super) fn evaluate(
     // Each rule starts with no matched variables of earlier rules (a
     // chain's links see the ones their chain collected).
     state.matched.last = None;
-    state.matched.all.clear();
+    state.matched.clear();
     evaluate_link(rules, rule, rule, req, resp, state)
 }
 
@@ -191,7 +192,7 @@ fn evaluate_link(
                     && !group_may_match(rules, rule, group, pf, req, resp, state)
                 {
                     state.matched.last = None;
-                    state.matched.all.clear();
+                    state.matched.clear();
                     return false;
                 }
             }
@@ -328,6 +329,12 @@ fn evaluate_link(
                             value: String::from_utf8_lossy(candidate).into_owned(),
                         });
                         state.matched.last = Some((name.clone(), candidate.to_vec()));
+                        if !state.matched.raw.iter().any(|(n, _)| *n == name) {
+                            state
+                                .matched
+                                .raw
+                                .push((name.clone(), RawValue(v.value.to_vec())));
+                        }
                         state.matched.all.push((name, candidate.to_vec()));
                         actions::on_value_match(rule, root, req, resp, state);
                     }
@@ -339,7 +346,7 @@ fn evaluate_link(
     };
     if !matched {
         state.matched.last = None;
-        state.matched.all.clear();
+        state.matched.clear();
         return false;
     }
     if let Some(next) = &rule.chained {
@@ -626,10 +633,12 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
     let mut matched_var_names: Vec<String> = Vec::new();
-    for (n, _) in &state.matched.all {
+    let mut matched_raw: Vec<RawValue> = Vec::new();
+    for (n, raw) in &state.matched.raw {
         let n = String::from_utf8_lossy(n);
         if !matched_var_names.iter().any(|m| *m == n) {
             matched_var_names.push(n.into_owned());
+            matched_raw.push(raw.clone());
         }
     }
     state.matches.push(RuleMatch {
@@ -649,6 +658,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         logged: rule.log,
         disruptive: took_effect,
         matched: state.last_match.clone().unwrap_or_default(),
+        matched_raw,
     });
     state.current_msg = None;
     state.current_logdata = None;

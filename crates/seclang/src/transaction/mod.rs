@@ -160,6 +160,20 @@ pub struct RuleMatch {
     pub disruptive: bool,
     /// What its last match compared.
     pub matched: MatchDescription,
+    /// The untransformed value of each of `matched_var_names`, in the same
+    /// order (what false-positive tuning characterises).
+    pub matched_raw: Vec<RawValue>,
+}
+
+/// A variable's value as the client sent it. It may hold anything, a
+/// password included: `Debug` shows only its length.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RawValue(pub Vec<u8>);
+
+impl std::fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawValue({} bytes)", self.0.len())
+    }
 }
 
 /// How far `allow` reached.
@@ -174,6 +188,15 @@ pub(crate) enum Allowed {
 pub(crate) struct Matched {
     pub last: Option<(Vec<u8>, Vec<u8>)>,
     pub all: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Each distinct matched variable's untransformed value.
+    pub raw: Vec<(Vec<u8>, RawValue)>,
+}
+
+impl Matched {
+    pub fn clear(&mut self) {
+        self.all.clear();
+        self.raw.clear();
+    }
 }
 
 /// A transformed value shared by the rules of one transformation chain.
