@@ -142,6 +142,8 @@ struct FileAcme {
     directory: Spanned<String>,
     email: Spanned<String>,
     challenge: Option<Spanned<String>>,
+    ca: Option<Spanned<String>>,
+    renew_days: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -287,7 +289,7 @@ pub enum TlsSource {
     Files { cert: PathBuf, key: PathBuf },
     /// A certificate generated once and kept under the data directory.
     SelfSigned,
-    /// Issued by an ACME CA (not yet supported: rejected by validation).
+    /// Issued by an ACME CA (RFC 8555), renewed before expiry.
     Acme(AcmeConfig),
 }
 
@@ -297,6 +299,22 @@ pub struct AcmeConfig {
     pub directory: String,
     pub email: String,
     pub challenge: AcmeChallenge,
+    /// PEM roots trusted for the directory's HTTPS instead of the system's
+    /// (a private CA such as step-ca).
+    pub ca: Option<PathBuf>,
+    /// Renew when fewer days remain; `None`: 30 days, or a third of the
+    /// lifetime for certificates shorter-lived than 90 days.
+    pub renew_days: Option<u32>,
+}
+
+impl AcmeConfig {
+    /// The host names an ACME CA can certify: every host but IP addresses
+    /// and `localhost` (and names under it), which are returned second.
+    pub fn split_hosts(hosts: &[String]) -> (Vec<String>, Vec<String>) {
+        hosts.iter().cloned().partition(|h| {
+            h.parse::<IpAddr>().is_err() && h != "localhost" && !h.ends_with(".localhost")
+        })
+    }
 }
 
 /// How an ACME CA verifies control of a host.
@@ -528,7 +546,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 owner.insert(h.clone(), name.clone());
             }
             let upstream = self.upstream(&site.upstream)?;
-            let tls = self.tls(site.tls)?;
+            let tls = self.tls(site.tls, &hosts, server.http.is_some())?;
             let headers = self.headers(site.headers)?;
             let waf = site.waf.map(|w| self.waf(w.into_inner())).transpose()?;
             let platform = match &site.platform {
@@ -860,7 +878,12 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
         Ok(Upstream { authority })
     }
 
-    fn tls(&self, tls: Spanned<FileTls>) -> Result<TlsSource, ConfigError> {
+    fn tls(
+        &self,
+        tls: Spanned<FileTls>,
+        hosts: &[String],
+        http_listener: bool,
+    ) -> Result<TlsSource, ConfigError> {
         let span = tls.span();
         let t = tls.into_inner();
         let self_signed = t.self_signed.as_ref().is_some_and(|s| *s.get_ref());
@@ -910,20 +933,54 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
                 Some("tls-alpn-01") => AcmeChallenge::TlsAlpn01,
                 Some(other) => {
                     return self.err(
-                        a.challenge.as_ref().map(|c| c.span()).unwrap_or(acme_span),
+                        a.challenge
+                            .as_ref()
+                            .map(|c| c.span())
+                            .unwrap_or(acme_span.clone()),
                         format!("acme challenge {other:?} must be \"http-01\" or \"tls-alpn-01\""),
                     )
                 }
             };
-            let _ = AcmeConfig {
+            let ca = match &a.ca {
+                Some(c) if c.get_ref().is_empty() => {
+                    return self.err(
+                        c.span(),
+                        "acme ca is empty: give a PEM file or leave it out",
+                    )
+                }
+                Some(c) => Some(self.path(c.get_ref())),
+                None => None,
+            };
+            let renew_days = match &a.renew_days {
+                Some(d) if !(1..=365).contains(d.get_ref()) => {
+                    return self.err(
+                        d.span(),
+                        format!("acme renew_days = {} must be 1 to 365", d.get_ref()),
+                    )
+                }
+                Some(d) => Some(*d.get_ref() as u32),
+                None => None,
+            };
+            if challenge == AcmeChallenge::Http01 && !http_listener {
+                return self.err(
+                    acme_span,
+                    "acme challenge http-01 needs the plain-HTTP listener ([server] http, port 80 to the outside): add it or use challenge = \"tls-alpn-01\"",
+                );
+            }
+            let (names, _) = AcmeConfig::split_hosts(hosts);
+            if names.is_empty() {
+                return self.err(
+                    acme_span,
+                    "acme needs at least one DNS name in hosts: an ACME CA does not certify IP addresses or localhost",
+                );
+            }
+            return Ok(TlsSource::Acme(AcmeConfig {
                 directory: a.directory.get_ref().clone(),
                 email: email.clone(),
                 challenge,
-            };
-            return self.err(
-                acme_span,
-                "ACME not yet supported: use { cert = \"...\", key = \"...\" } or { self_signed = true } for now",
-            );
+                ca,
+                renew_days,
+            }));
         }
         if self_signed {
             return Ok(TlsSource::SelfSigned);
@@ -1135,14 +1192,19 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
     }
 
     #[test]
-    fn acme_is_validated_then_refused_as_not_yet_supported() {
-        let acme = |inner: &str| {
-            parse(&GOOD.replace(
-                "{ cert = \"cert.pem\", key = \"/etc/key.pem\" }",
-                &format!("{{ acme = {{ {inner} }} }}"),
-            ))
-            .unwrap_err()
+    fn acme_is_validated() {
+        let with = |hosts: &str, inner: &str| {
+            parse(
+                &GOOD
+                    .replace(
+                        "{ cert = \"cert.pem\", key = \"/etc/key.pem\" }",
+                        &format!("{{ acme = {{ {inner} }} }}"),
+                    )
+                    .replace("\"Shop.Example\", \"localhost\", \"127.0.0.1\"", hosts),
+            )
         };
+        let all = "\"Shop.Example\", \"localhost\", \"127.0.0.1\"";
+        let acme = |inner: &str| with(all, inner).unwrap_err();
         let e = acme("directory = \"http://ca\", email = \"a@b.c\"");
         assert!(e.message.contains("https:// URL"), "{e}");
         let e = acme("directory = \"https://ca.example/dir\", email = \"nobody\"");
@@ -1151,10 +1213,51 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
             "directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"dns-01\"",
         );
         assert!(e.message.contains("http-01"), "{e}");
-        let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"tls-alpn-01\"");
-        assert!(e.message.contains("ACME not yet supported"), "{e}");
         let e = acme("directory = \"https://ca.example/dir\", mail = \"a@b.c\"");
         assert!(e.message.contains("mail"), "{e}");
+        let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", renew_days = 0");
+        assert!(e.message.contains("1 to 365"), "{e}");
+        let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", ca = \"\"");
+        assert!(e.message.contains("ca is empty"), "{e}");
+        let e = acme("directory = \"https://ca.example/dir\", email = \"a@b.c\", renew = 3");
+        assert!(e.message.contains("renew"), "{e}");
+        let e = with(
+            "\"localhost\", \"127.0.0.1\", \"::1\"",
+            "directory = \"https://ca.example/dir\", email = \"a@b.c\"",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("at least one DNS name"), "{e}");
+
+        let c = with(
+            all,
+            "directory = \"https://ca.example/dir\", email = \"a@b.c\", challenge = \"tls-alpn-01\", ca = \"ca.pem\", renew_days = 20",
+        )
+        .unwrap();
+        assert_eq!(
+            c.sites[0].tls,
+            TlsSource::Acme(AcmeConfig {
+                directory: "https://ca.example/dir".into(),
+                email: "a@b.c".into(),
+                challenge: AcmeChallenge::TlsAlpn01,
+                ca: Some(PathBuf::from("/etc/rampart/ca.pem")),
+                renew_days: Some(20),
+            })
+        );
+        let (names, skipped) = AcmeConfig::split_hosts(&c.sites[0].hosts);
+        assert_eq!(names, ["shop.example"]);
+        assert_eq!(skipped, ["localhost", "127.0.0.1"]);
+        let c = with(
+            all,
+            "directory = \"https://ca.example/dir\", email = \"a@b.c\"",
+        )
+        .unwrap();
+        let TlsSource::Acme(a) = &c.sites[0].tls else {
+            panic!("acme expected")
+        };
+        assert_eq!(
+            (a.challenge, a.ca.as_ref(), a.renew_days),
+            (AcmeChallenge::Http01, None, None)
+        );
     }
 
     #[test]

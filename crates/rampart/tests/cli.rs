@@ -50,11 +50,11 @@ fn config_check_reports_file_line_and_column_and_exits_2() {
             "12:10",
             "already served",
         ),
-        // ACME is not there yet
+        // ACME HTTP-01 without the plain-HTTP listener the CA would call
         (
             GOOD.replace("{ self_signed = true }", "{ acme = { directory = \"https://acme.example/dir\", email = \"ops@shop.example\" } }"),
             "8:",
-            "ACME not yet supported",
+            "needs the plain-HTTP listener",
         ),
         // unknown key in an inline table
         (GOOD.replace("self_signed = true", "self_signed = true, selfsigned = 1"), "8:", "selfsigned"),
