@@ -10,6 +10,7 @@
 //! Start here: [`pipeline`] for the order of a request and the [`Stage`]
 //! contract; [`serve`] to run a gateway from a [`Config`] until a signal.
 
+mod acme;
 pub mod alerts;
 pub mod body;
 pub mod config;

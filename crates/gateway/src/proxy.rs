@@ -772,8 +772,22 @@ pub(crate) async fn redirect(
         method: req.method().clone(),
         uri: req.uri().clone(),
     };
-    if req.uri().path().starts_with("/.well-known/acme-challenge/") {
-        // Filled in by the ACME client (later): no challenge is pending.
+    if let Some(token) = req
+        .uri()
+        .path()
+        .strip_prefix("/.well-known/acme-challenge/")
+    {
+        // HTTP-01 (RFC 8555 8.3): the key authorization of a pending
+        // challenge, whatever the Host; anything else is not found.
+        if let Some(answer) = shared.acme.http_response(token) {
+            let mut resp = Response::new(GatewayBody::full(Bytes::from(answer)));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain"),
+            );
+            resp.headers_mut().insert(X_REQUEST_ID.clone(), request_id);
+            return Ok(resp);
+        }
         let (mut parts, bytes) = error_page(StatusCode::NOT_FOUND, &request_id).into_parts();
         parts.headers.insert(X_REQUEST_ID.clone(), request_id);
         return Ok(Response::from_parts(parts, GatewayBody::full(bytes)));

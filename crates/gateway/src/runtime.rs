@@ -134,6 +134,8 @@ pub(crate) struct Shared {
     pub malformed: Sampler,
     /// Connection caps, bans, limits and jails (kept across reloads).
     pub edge: Arc<Edge>,
+    /// ACME challenge answers pending now.
+    pub acme: Arc<crate::acme::Challenges>,
 }
 
 impl Shared {

@@ -27,6 +27,7 @@ use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::acme::AcmeTask;
 use crate::config::Config;
 use crate::metrics::{Metrics, Sampler};
 use crate::pipeline::PipelineBuilder;
@@ -145,6 +146,8 @@ pub struct Gateway {
     cert_poll: JoinHandle<()>,
     /// The `[[alerts]]` rules in force (a reload replaces them).
     alerts: crate::alerts::Alerts,
+    /// Issues and renews the ACME sites' certificates.
+    acme: std::sync::OnceLock<AcmeTask>,
     _dispatcher: ops::bus::Dispatcher,
 }
 
@@ -204,6 +207,7 @@ impl Gateway {
             metrics,
             tls_failures: Sampler::new(5),
             malformed: Sampler::new(5),
+            acme: Arc::new(crate::acme::Challenges::default()),
         });
         let graceful = Arc::new(GracefulShutdown::new());
         let cert_poll = tokio::spawn(poll_certificates(shared.clone()));
@@ -238,6 +242,7 @@ impl Gateway {
             data_dir,
             cert_poll,
             alerts,
+            acme: std::sync::OnceLock::new(),
             _dispatcher: dispatcher,
         };
         let addrs = gw.addresses().await;
@@ -245,6 +250,9 @@ impl Gateway {
             Event::new("gateway.started", Severity::Info)
                 .message(format!("gateway started: {}", addrs.ready_line())),
         );
+        // Once the listeners answer challenges: issue what is missing.
+        let acme = AcmeTask::start(gw.shared.clone(), gw.data_dir.clone(), &config.sites);
+        let _ = gw.acme.set(acme);
         Ok(gw)
     }
 
@@ -323,6 +331,9 @@ impl Gateway {
         };
         self.shared.edge.configure(&config).map_err(StartError)?;
         self.shared.certs.replace_map(certs);
+        if let Some(acme) = self.acme.get() {
+            acme.update(&config.sites);
+        }
         let runtime = Runtime::build(
             config.clone(),
             built,
@@ -378,6 +389,9 @@ impl Gateway {
             l.stop().await;
         }
         self.cert_poll.abort();
+        if let Some(acme) = self.acme.get() {
+            acme.stop();
+        }
         // The listeners were the only other holders.
         let mut drained = true;
         if let Ok(g) = Arc::try_unwrap(self.graceful) {
@@ -517,8 +531,10 @@ async fn serve_tls(
     conn: ConnInfo,
 ) {
     let timeout = shared.runtime.load().server.tls_handshake_timeout;
-    let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-        Ok(Ok(s)) => s,
+    let stream = match tokio::time::timeout(timeout, handshake(&shared, &acceptor, tcp)).await {
+        Ok(Ok(Some(s))) => s,
+        // A TLS-ALPN-01 validation: done once the handshake is.
+        Ok(Ok(None)) => return,
         Ok(Err(e)) => return handshake_failed(&shared, &conn, e.to_string()),
         Err(_) => {
             return handshake_failed(
@@ -562,6 +578,37 @@ async fn serve_tls(
         .into_owned();
     if let Err(e) = watcher.watch(connection).await {
         connection_failed(&shared, &conn, e.as_ref());
+    }
+}
+
+/// The TLS handshake. A ClientHello that offers `acme-tls/1` for a name
+/// with a pending TLS-ALPN-01 challenge gets the challenge certificate
+/// (RFC 8737) and `None`: the CA closes the connection after it.
+async fn handshake(
+    shared: &Shared,
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+) -> std::io::Result<Option<tokio_rustls::server::TlsStream<TcpStream>>> {
+    let start =
+        tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+    let hello = start.client_hello();
+    let offers_acme = hello
+        .alpn()
+        .is_some_and(|mut protocols| protocols.any(|p| p == crate::acme::ACME_TLS_ALPN));
+    let challenge = if offers_acme {
+        hello
+            .server_name()
+            .and_then(|name| shared.acme.tls_alpn_config(name))
+    } else {
+        None
+    };
+    match challenge {
+        Some(config) => {
+            let mut stream = start.into_stream(config).await?;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            Ok(None)
+        }
+        None => Ok(Some(start.into_stream(acceptor.config().clone()).await?)),
     }
 }
 

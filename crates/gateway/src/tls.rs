@@ -4,7 +4,7 @@
 //!
 //! Owns: which certificate a handshake gets and when it changes. Each
 //! site's certificate sits behind an atomic pointer, so anything (the file
-//! watcher today, the ACME client later) can swap it while handshakes run.
+//! watcher, the ACME task) can swap it while handshakes run.
 //! Must not: decide anything about HTTP, or ever log key material.
 //!
 //! Crypto provider: `ring`. It builds with a C compiler alone, while
@@ -93,11 +93,17 @@ impl SiteCertificate {
         let files = match &site.tls {
             TlsSource::Files { cert, key } => (cert.clone(), key.clone()),
             TlsSource::SelfSigned => self_signed_files(site, data_dir)?,
-            TlsSource::Acme(_) => {
-                return Err(CertError(format!(
-                    "site {:?}: ACME not yet supported",
-                    site.name
-                )))
+            TlsSource::Acme(acme) => {
+                if let Some(ca) = &acme.ca {
+                    crate::acme::read_roots(ca)
+                        .map_err(|e| CertError(format!("site {:?}: {e}", site.name)))?;
+                }
+                // The stored ACME certificate, or a temporary self-signed
+                // one until the first is issued.
+                match crate::acme::usable_files(site, acme, data_dir) {
+                    Some(files) => files,
+                    None => self_signed_files(site, data_dir)?,
+                }
             }
         };
         let stamp = stamp(&files.0, &files.1);
@@ -116,8 +122,8 @@ impl SiteCertificate {
         self.current.load_full()
     }
 
-    /// Puts `key` in use for every new handshake (ACME renewals will call
-    /// this).
+    /// Puts `key` in use for every new handshake (ACME issuance and
+    /// renewal call this).
     pub fn replace(&self, key: Arc<CertifiedKey>) {
         self.current.store(key);
     }
@@ -243,18 +249,29 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
+pub(crate) fn fnv1a(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-/// Checks that every certificate given as files loads (for `rampart
-/// config check`); self-signed ones are made at start and not checked.
+/// Checks that every certificate given as files loads, and every ACME
+/// `ca` file (for `rampart config check`); self-signed and ACME
+/// certificates are made at start and not checked.
 pub fn check_certificate_files(sites: &[SiteConfig]) -> Result<(), CertError> {
     for site in sites {
-        if let TlsSource::Files { cert, key } = &site.tls {
-            load_pair(cert, key).map_err(|e| CertError(format!("site {:?}: {e}", site.name)))?;
+        match &site.tls {
+            TlsSource::Files { cert, key } => {
+                load_pair(cert, key)
+                    .map_err(|e| CertError(format!("site {:?}: {e}", site.name)))?;
+            }
+            TlsSource::Acme(acme) => {
+                if let Some(ca) = &acme.ca {
+                    crate::acme::read_roots(ca)
+                        .map_err(|e| CertError(format!("site {:?}: {e}", site.name)))?;
+                }
+            }
+            TlsSource::SelfSigned => {}
         }
     }
     Ok(())
