@@ -217,13 +217,17 @@ pub(crate) fn cert_info(leaf: &CertificateDer<'_>) -> Result<CertInfo, String> {
 
 /// When a certificate is due for renewal: `renew_days` before it expires,
 /// or by default 30 days before, or a third of its lifetime when that is
-/// shorter (short-lived certificates).
+/// shorter (short-lived certificates). Never earlier than a third of the
+/// way into its life: a window as long as the lifetime would make every
+/// new certificate due at once, and the CA would be asked for one at every
+/// check until its rate limit refused them.
 pub(crate) fn renew_at(info: &CertInfo, renew_days: Option<u32>) -> i64 {
+    let lifetime = (info.not_after - info.not_before).max(0);
     let window = match renew_days {
         Some(d) => i64::from(d) * 86_400,
-        None => (30 * 86_400).min((info.not_after - info.not_before).max(0) / 3),
+        None => (30 * 86_400).min(lifetime / 3),
     };
-    info.not_after - window
+    info.not_after - window.min(lifetime * 2 / 3)
 }
 
 fn now_unix() -> i64 {
@@ -763,9 +767,13 @@ mod tests {
         assert_eq!(renew_at(&info(0, 365 * day), None), 335 * day);
         // Six days (short-lived): a third of the lifetime.
         assert_eq!(renew_at(&info(0, 6 * day), None), 4 * day);
-        // Configured: that many days, even past the start.
-        assert_eq!(renew_at(&info(0, 10 * day), Some(20)), -10 * day);
+        // Configured: that many days.
         assert_eq!(renew_at(&info(0, 90 * day), Some(7)), 83 * day);
+        assert_eq!(renew_at(&info(0, 45 * day), Some(30)), 15 * day);
+        // A window as long as the lifetime or longer: a third of the way
+        // in, not at once (which would renew at every check).
+        assert_eq!(renew_at(&info(0, 9 * day), Some(20)), 3 * day);
+        assert_eq!(renew_at(&info(0, 90 * day), Some(90)), 30 * day);
     }
 
     #[test]

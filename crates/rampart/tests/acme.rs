@@ -464,6 +464,21 @@ async fn http01_issues_a_certificate_the_browser_trusts() {
     assert!(gw.stop().success());
 }
 
+/// Replaces a stored certificate with one for `name` that is nine days
+/// into a ten-day life; gives its serial as the events write it.
+fn age_certificate(cert_file: &Path, key_file: &Path, name: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(9);
+    params.not_after = now + time::Duration::days(1);
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x4a, 0x9e, 0x01]));
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(cert_file, cert.pem()).unwrap();
+    std::fs::write(key_file, key.serialize_pem()).unwrap();
+    "4a9e01".to_string()
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -525,6 +540,10 @@ async fn a_certificate_inside_its_renewal_window_is_renewed() {
     let issued = wait_event(&gw, &s.pebble, "tls.acme_issued", 1).await;
     let root = s.pebble.issuing_root().await;
     let first = browse(&gw, "renew.rampart.test", &root).await;
+    assert_eq!(
+        serial(&first).replace(':', ""),
+        issued["data"]["serial"].as_str().unwrap()
+    );
     assert!(gw.stop().success());
     let account: Vec<PathBuf> = walk(&s.dir.join("data/acme/accounts"));
     assert_eq!(account.len(), 1);
@@ -540,11 +559,17 @@ async fn a_certificate_inside_its_renewal_window_is_renewed() {
     );
     assert!(gw.stop().success());
 
-    // renew_days = 20 puts the ten-day certificate inside the window: it
-    // is renewed at start, and the new one served.
-    let gw = s.start(&s.config(hosts, ", renew_days = 20"));
+    // Nine days later, one day left: the stored certificate is aged in
+    // place (one the test makes for the same name, valid from nine days
+    // ago until tomorrow), and it is inside the default window of 3⅓
+    // days. It is renewed at start, and the new one served.
+    let stored: Vec<PathBuf> = walk(&s.dir.join("data/acme/certs"));
+    let cert_file = stored.iter().find(|p| p.ends_with("cert.pem")).unwrap();
+    let key_file = stored.iter().find(|p| p.ends_with("key.pem")).unwrap();
+    let aged_serial = age_certificate(cert_file, key_file, "renew.rampart.test");
+    let gw = s.start(&s.config(hosts, ""));
     let renewed = wait_event(&gw, &s.pebble, "tls.acme_renewed", 1).await;
-    assert_eq!(renewed["data"]["previous_serial"], issued["data"]["serial"]);
+    assert_eq!(renewed["data"]["previous_serial"], aged_serial.as_str());
     let second = browse(&gw, "renew.rampart.test", &root).await;
     assert_ne!(serial(&second), serial(&first), "a new certificate");
     assert_eq!(
