@@ -28,10 +28,13 @@ mod cards;
 pub use cards::{LeakAction, SiteCards, VaultConfig};
 #[path = "edge/config.rs"]
 mod edge;
+#[path = "scan_config.rs"]
+mod scan;
 pub use edge::{
     parse_net, ChallengeConfig, ClusterConfig, EdgeConfig, Jail, JailKind, Limit, RouteClass,
     SiteLimits,
 };
+pub use scan::ScanSchedule;
 
 /// A configuration problem, with the place in the file when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,8 @@ struct FileConfig {
     vault: Option<cards::FileVault>,
     #[serde(default)]
     alerts: Vec<Spanned<crate::alerts::AlertRule>>,
+    #[serde(default)]
+    scan: Vec<Spanned<scan::FileScan>>,
     #[serde(default)]
     site: Vec<Spanned<FileSite>>,
 }
@@ -179,6 +184,8 @@ pub struct Config {
     pub vault: Option<VaultConfig>,
     /// `[[alerts]]`: events sent to a webhook.
     pub alerts: Vec<crate::alerts::AlertRule>,
+    /// `[[scan]]`: scans `rampart serve` runs on a schedule.
+    pub scans: Vec<ScanSchedule>,
     pub sites: Vec<SiteConfig>,
 }
 
@@ -488,6 +495,11 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             }
             alerts.push(a.into_inner());
         }
+        let scans = raw
+            .scan
+            .into_iter()
+            .map(|s| self.scan(s))
+            .collect::<Result<Vec<_>, _>>()?;
         if raw.site.is_empty() {
             return self.err(
                 server_span,
@@ -614,6 +626,7 @@ impl<F: Fn(Option<Range<usize>>, String) -> ConfigError> Validator<'_, F> {
             cluster,
             vault,
             alerts,
+            scans,
             sites,
         })
     }
@@ -1067,6 +1080,57 @@ tls = { cert = "cert.pem", key = "/etc/key.pem" }
         );
         assert!(s.headers.hsts && s.headers.nosniff);
         assert_eq!(c.server.max_header_count, 100);
+    }
+
+    #[test]
+    fn scheduled_scans_parse_with_defaults_and_bad_ones_are_refused() {
+        let text = format!(
+            "[[scan]]\nurl = \"https://shop.example/\"\n\
+             [[scan]]\nurl = \"http://127.0.0.1:3000/\"\nevery_hours = 6\ncrawl = 5\n\
+             http_port = 8080\nresolver = \"127.0.0.1:5353\"\nmail_domain = \"Shop.Example.\"\n\
+             dns = false\nreport = \"reports/shop.html\"\n{GOOD}"
+        );
+        let c = parse(&text).unwrap();
+        let a = &c.scans[0];
+        assert_eq!(a.every, std::time::Duration::from_secs(24 * 3600));
+        assert_eq!((a.crawl, a.exposure, a.tls, a.dns), (20, true, true, true));
+        assert_eq!((a.http_port, &a.report), (None, &None));
+        let b = &c.scans[1];
+        assert_eq!(b.every, std::time::Duration::from_secs(6 * 3600));
+        assert_eq!((b.crawl, b.http_port, b.dns), (5, Some(8080), false));
+        assert_eq!(b.mail_domain.as_deref(), Some("shop.example"));
+        assert_eq!(b.resolver, Some("127.0.0.1:5353".parse().unwrap()));
+        assert_eq!(
+            b.report.as_deref(),
+            Some(Path::new("/etc/rampart/reports/shop.html"))
+        );
+        for (scan, wanted) in [
+            ("url = \"ftp://shop.example/\"", "http:// or https://"),
+            ("url = \"https://a.example/\"\nevery_hours = 0", "1 to 744"),
+            (
+                "url = \"https://a.example/\"\nevery_hours = 745",
+                "1 to 744",
+            ),
+            ("url = \"https://a.example/\"\ncrawl = 0", "1 to 1000"),
+            (
+                "url = \"https://a.example/\"\nhttp_port = 70000",
+                "not a port",
+            ),
+            (
+                "url = \"https://a.example/\"\nca_file = \"/nonexistent/ca.pem\"",
+                "no such file",
+            ),
+            (
+                "url = \"https://a.example/\"\nmail_domain = \"a b\"",
+                "not a domain",
+            ),
+            ("url = \"https://a.example/\"\nevery = 3", "every"),
+            ("every_hours = 3", "url"),
+        ] {
+            let e = parse(&format!("[[scan]]\n{scan}\n{GOOD}")).unwrap_err();
+            assert!(e.message.contains(wanted), "{scan}: {e}");
+            assert!(e.position.is_some(), "{scan}: {e}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use ops::event_store::{parse_since, EventStore, Query};
 mod access_cmd;
 mod bans_cmd;
 mod scan_cmd;
+mod scan_schedule;
 mod vault_cmd;
 mod waf_tune;
 
@@ -231,9 +232,9 @@ enum EventsCommand {
 }
 
 /// A failure: its exit code and one line for the user.
-struct Failure(u8, String);
+pub(crate) struct Failure(u8, String);
 
-fn usage(msg: impl std::fmt::Display) -> Failure {
+pub(crate) fn usage(msg: impl std::fmt::Display) -> Failure {
     Failure(2, msg.to_string())
 }
 
@@ -310,8 +311,52 @@ struct Cards {
     outbound: Option<gateway::outbound::OutboundProxy>,
     /// The detokenization API (`[vault.api]`).
     api: Option<gateway::vault_api::DetokenizeApi>,
-    /// The dispatcher of the proxy's and the API's events.
-    _events: Option<ops::bus::Dispatcher>,
+}
+
+/// What runs beside the gateway with an event bus of its own (the event
+/// store and the `[[alerts]]` rules, as the gateway's own events have):
+/// the outbound proxy, the detokenization API, the scheduled scans.
+struct Side {
+    bus: ops::bus::EventBus,
+    alerts: gateway::alerts::Alerts,
+    scans: Option<scan_schedule::Scheduler>,
+    /// Dropped last: it delivers what the others emitted.
+    _dispatcher: ops::bus::Dispatcher,
+}
+
+impl Side {
+    fn open(config: &Config) -> Result<Side, Failure> {
+        let data = &config.server.data_dir;
+        gateway::server::prepare_data_dir(data).map_err(|e| usage(e.0))?;
+        let store =
+            ops::event_store::EventStore::open(&data.join("events.sqlite")).map_err(usage)?;
+        let (alerts, sink) = gateway::alerts::Alerts::start(config.alerts.clone());
+        let (bus, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store), sink]);
+        Ok(Side {
+            bus,
+            alerts,
+            scans: None,
+            _dispatcher: dispatcher,
+        })
+    }
+
+    /// Starts the scheduled scans (inside the runtime).
+    fn start_scans(&mut self, config: &Config) {
+        let bus = self.bus.clone();
+        self.scans = Some(scan_schedule::Scheduler::start(
+            config.scans.clone(),
+            config.server.data_dir.clone(),
+            move |e| bus.emit(e),
+        ));
+    }
+
+    /// A reloaded configuration's alert rules and scans.
+    fn reload(&self, config: &Config) {
+        self.alerts.replace(config.alerts.clone());
+        if let Some(s) = &self.scans {
+            s.replace(&config.scans);
+        }
+    }
 }
 
 impl Cards {
@@ -331,7 +376,7 @@ impl Cards {
 impl Cards {
     /// Opens `[vault]`, if configured (inside the runtime: the tokenizer
     /// is a task).
-    async fn open(config: &Config) -> Result<Cards, Failure> {
+    async fn open(config: &Config, side: &Side) -> Result<Cards, Failure> {
         let vault = gateway::stages::tokenize::open_vault(config)
             .await
             .map_err(usage)?
@@ -341,36 +386,29 @@ impl Cards {
             wanted.and_then(|v| v.outbound.as_ref()),
             wanted.and_then(|v| v.api.as_ref()),
         );
-        let (mut outbound, mut api, mut events) = (None, None, None);
-        if let (Some((v, _)), true) = (&vault, wanted.0.is_some() || wanted.1.is_some()) {
-            // One bus for both: the event store and the alert rules, as
-            // the gateway's own events have.
+        let (mut outbound, mut api) = (None, None);
+        if let Some((v, _)) = &vault {
             let data = &config.server.data_dir;
-            let store =
-                ops::event_store::EventStore::open(&data.join("events.sqlite")).map_err(usage)?;
-            let (_, alerts) = gateway::alerts::Alerts::start(config.alerts.clone());
-            let (bus, dispatcher) = ops::bus::EventBus::start(vec![Box::new(store), alerts]);
             if let Some(o) = wanted.0 {
                 let proxy =
-                    gateway::outbound::OutboundProxy::start(o, data, v.clone(), bus.clone())
+                    gateway::outbound::OutboundProxy::start(o, data, v.clone(), side.bus.clone())
                         .await
                         .map_err(|e| usage(format!("[vault.outbound]: {e}")))?;
                 outbound = Some(proxy);
             }
             if let Some(a) = wanted.1 {
-                let started = gateway::vault_api::DetokenizeApi::start(a, data, v.clone(), bus)
-                    .await
-                    .map_err(|e| usage(format!("[vault.api]: {e}")))?;
+                let started =
+                    gateway::vault_api::DetokenizeApi::start(a, data, v.clone(), side.bus.clone())
+                        .await
+                        .map_err(|e| usage(format!("[vault.api]: {e}")))?;
                 api = Some(started);
             }
-            events = Some(dispatcher);
         }
         Ok(Cards {
             config: config.vault.clone(),
             vault,
             outbound,
             api,
-            _events: events,
         })
     }
 }
@@ -379,16 +417,18 @@ impl Cards {
 /// (so the WAF and its audit trail only see tokens), the WAF, and leak
 /// prevention (its response phase after the WAF's). The gateway puts the
 /// edge and the access gate in front.
-fn pipeline(cards: Cards) -> PipelineBuilder {
+fn pipeline(cards: Cards, side: Side) -> PipelineBuilder {
     // One Arc for the whole: the closure must own the outbound proxy too
     // (it captures what it names, and the proxy stops when dropped).
-    let cards = Arc::new(cards);
+    let cards = Arc::new((cards, side));
     Arc::new(move |config: &Config| {
+        let (cards, side) = &*cards;
         if config.vault != cards.config {
             return Err(
                 "the [vault] table changed: restart Rampart to put it in force".to_string(),
             );
         }
+        side.reload(config);
         let mut stages: Vec<Arc<dyn gateway::Stage>> = Vec::new();
         if let Some((vault, tokenizer)) = &cards.vault {
             stages.push(Arc::new(gateway::stages::tokenize::Tokenization::new(
@@ -438,9 +478,11 @@ fn serve(state: &StateArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
-        let cards = Cards::open(&config).await?;
+        let mut side = Side::open(&config)?;
+        side.start_scans(&config);
+        let cards = Cards::open(&config, &side).await?;
         let suffix = cards.ready_suffix();
-        gateway::serve(config, pipeline(cards), reload, move |addrs| {
+        gateway::serve(config, pipeline(cards, side), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}{suffix}", addrs.ready_line());
             let _ = out.flush();
@@ -814,7 +856,9 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
         let file = data.join("rampart-demo.toml");
         std::fs::write(&file, &text).map_err(|e| usage(format!("{}: {e}", file.display())))?;
         let config = Config::load(&file).map_err(usage)?;
-        let cards = Cards::open(&config).await?;
+        let mut side = Side::open(&config)?;
+        side.start_scans(&config);
+        let cards = Cards::open(&config, &side).await?;
         let mut shop_config = demo_shop::ShopConfig::new(&shop_dir);
         if let Some(o) = &cards.outbound {
             shop_config.payment_provider = demo_shop::PaymentProvider::Remote {
@@ -838,7 +882,7 @@ fn demo(args: &DemoArgs) -> Result<(), Failure> {
             )
         });
         let suffix = cards.ready_suffix();
-        let result = gateway::serve(config, pipeline(cards), reload, move |addrs| {
+        let result = gateway::serve(config, pipeline(cards, side), reload, move |addrs| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}{suffix}", addrs.ready_line());
             let port = addrs.https.port();

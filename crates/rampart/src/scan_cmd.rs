@@ -129,7 +129,9 @@ fn data_dir(state: &StateArgs, create: bool) -> Result<Option<PathBuf>, Failure>
 }
 
 /// The advisory database: `DATA_DIR/rampart.sqlite`.
-async fn advisory_store(dir: &std::path::Path) -> Result<scan::advisories::AdvisoryStore, Failure> {
+pub(crate) async fn advisory_store(
+    dir: &std::path::Path,
+) -> Result<scan::advisories::AdvisoryStore, Failure> {
     let db = store::Database::open_sqlite(&dir.join("rampart.sqlite"))
         .await
         .map_err(usage)?;
@@ -279,7 +281,9 @@ fn finish(
     Ok(())
 }
 
-fn load_roots(path: &PathBuf) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Failure> {
+pub(crate) fn load_roots(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Failure> {
     use rustls::pki_types::pem::PemObject;
     let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(path)
         .map_err(|e| usage(format!("--ca-file {}: {e}", path.display())))?
@@ -292,6 +296,22 @@ fn load_roots(path: &PathBuf) -> Result<Vec<rustls::pki_types::CertificateDer<'s
         )));
     }
     Ok(certs)
+}
+
+/// The newest stored scan of `target`, to diff a new one against.
+pub(crate) fn previous_report(
+    store: &EventStore,
+    target: &str,
+) -> Result<Option<scan::Report>, ops::event_store::StoreError> {
+    Ok(store
+        .query(&Query {
+            kinds: vec![history::EVENT_KIND.to_string()],
+            ..Query::default()
+        })?
+        .into_iter()
+        .rev()
+        .filter(|(_, e)| e.site.as_deref() == Some(target))
+        .find_map(|(_, e)| history::from_event(&e)))
 }
 
 /// The event store, when the data directory exists or was named.
@@ -359,16 +379,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
 
     let mut diff = None;
     if let Some(mut store) = store {
-        let previous = store
-            .query(&Query {
-                kinds: vec![history::EVENT_KIND.to_string()],
-                ..Query::default()
-            })
-            .map_err(usage)?
-            .into_iter()
-            .rev()
-            .filter(|(_, e)| e.site.as_deref() == Some(report.target.as_str()))
-            .find_map(|(_, e)| history::from_event(&e));
+        let previous = previous_report(&store, &report.target).map_err(usage)?;
         let d = history::diff(previous.as_ref(), &report);
         store.append(&history::events(&report, &d)).map_err(usage)?;
         if previous.is_some() {

@@ -368,3 +368,48 @@ async fn advisories_match_fingerprints_and_lockfiles() {
     .await;
     assert_eq!(code, 2, "{err}");
 }
+
+/// `[[scan]]` under `rampart serve`: the scan runs at start (never run
+/// before), its events reach the event store and the report file is
+/// written; a restart does not scan again before it is due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_scans_run_under_serve() {
+    let shop = fixture::serve(fixture::weak_shop(), None, Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("shop-report.html");
+    let url = shop.url("/");
+    let upstream = url.trim_start_matches("http://").trim_end_matches('/');
+    let config = format!(
+        "[server]\nhttps = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\n\
+         [[scan]]\nurl = {url:?}\nevery_hours = 24\ncrawl = 3\ntls = false\ndns = false\nreport = {:?}\n\n\
+         [[site]]\nhosts = [\"localhost\"]\nupstream = \"http://{upstream}\"\ntls = {{ self_signed = true }}\n",
+        report.display().to_string()
+    );
+    let data = dir.path().join("data");
+    let data_s = data.display().to_string();
+    let completed = |data: &str| {
+        let (_, out, _) = run(&[
+            "events",
+            "query",
+            "--kind",
+            "scan.completed",
+            "--data",
+            data,
+        ]);
+        out.lines().filter(|l| l.contains("scan.completed")).count()
+    };
+    let gw = common::Rampart::start(dir.path(), &config);
+    assert!(
+        common::eventually(60, || report.is_file() && completed(&data_s) == 1).await,
+        "no scheduled scan: {}",
+        gw.stderr()
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("exposure.git"), "{html}");
+    let _ = gw.stop();
+    // Not due again for a day: a restart keeps the schedule.
+    let gw = common::Rampart::start(dir.path(), &config);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(completed(&data_s), 1);
+    let _ = gw.stop();
+}
