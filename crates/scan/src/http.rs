@@ -253,7 +253,7 @@ impl Fetcher {
 }
 
 /// The innermost cause of a reqwest error, in one line.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     use std::error::Error;
     let kind = if e.is_timeout() {
         "timed out"

@@ -279,9 +279,15 @@ pub async fn scan(target: &Url, opts: &ScanOptions) -> Result<Report, ScanError>
             .clone()
             .or_else(|| final_url.host_str().and_then(dns::mail_domain));
         if let Some(domain) = domain {
-            report
-                .findings
-                .extend(dns::check(&domain, opts.resolver, opts.limits.timeout).await);
+            report.findings.extend(
+                dns::check(
+                    &domain,
+                    opts.resolver,
+                    opts.limits.timeout,
+                    &opts.extra_roots,
+                )
+                .await,
+            );
         }
     }
 

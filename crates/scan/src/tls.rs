@@ -150,6 +150,27 @@ pub fn permissive_client_config() -> Result<rustls::ClientConfig, String> {
     Ok(config)
 }
 
+/// A client configuration on ring that checks certificates against the
+/// system's roots and `extra`, as a mail server fetching an MTA-STS
+/// policy must (RFC 8461 3.3).
+pub fn verifying_client_config(
+    extra: &[CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, String> {
+    let store = roots(extra);
+    if store.is_empty() {
+        return Err("no trusted root certificates (install ca-certificates)".into());
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS client: {e}"))?
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 fn roots(extra: &[CertificateDer<'static>]) -> RootCertStore {
     let mut store = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();

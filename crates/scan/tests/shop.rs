@@ -216,3 +216,39 @@ async fn magento_version_is_read_from_magento_version() {
         f.evidence
     );
 }
+
+#[tokio::test]
+async fn database_tools_and_admin_logins_at_their_other_usual_paths() {
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/pma/".to_string(),
+        Answer::html("<html><head><title>phpMyAdmin</title></head><body><form method=post><input name=pma_username><input type=password name=pma_password></form></body></html>"),
+    );
+    routes.insert(
+        "/adminer/".to_string(),
+        Answer::html("<html><head><title>Login - Adminer</title></head><body><form method=post><input type=password name=auth[password]></form></body></html>"),
+    );
+    routes.insert(
+        "/index.php/admin/".to_string(),
+        Answer::html("<html><head><title>Magento Admin</title></head><body><form method=post><input name=login[username]><input type=password name=login[password]></form></body></html>"),
+    );
+    routes.insert(
+        "/".to_string(),
+        Answer::html("<html><body>shop</body></html>"),
+    );
+    let shop = serve(routes, None, Duration::ZERO).await;
+    let target = scan::parse_target(&shop.url("/")).unwrap();
+    let report = scan::scan(&target, &options()).await.unwrap();
+    let at = |id: &str| -> Vec<String> {
+        let mut v: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.id == id)
+            .map(|f| f.location.trim_start_matches(&shop.url("")).to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(at("exposure.db-admin"), ["/adminer/", "/pma/"]);
+    assert_eq!(at("exposure.admin-login"), ["/index.php/admin/"]);
+}
