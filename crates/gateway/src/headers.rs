@@ -73,65 +73,154 @@ fn connection_has(headers: &HeaderMap, token: &[u8]) -> bool {
 /// header the `Connection` header names. With `upgrade`, `Connection:
 /// upgrade` and `Upgrade` are kept for a protocol switch.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    // Most messages carry none: one pass over the names, no hashing.
-    if !upgrade && !headers.keys().any(is_hop_by_hop) {
+    // One pass over the names finds which hop-by-hop headers are here;
+    // only those are removed (most messages carry none, or `Connection`
+    // alone).
+    let mut present = 0u16;
+    for name in headers.keys() {
+        if let Some(i) = hop_by_hop_index(name) {
+            present |= 1 << i;
+        }
+    }
+    if present == 0 && !upgrade {
         return;
     }
-    if headers.contains_key(header::CONNECTION) {
+    if present & 1 << CONNECTION_BIT != 0 {
+        // Headers the `Connection` header names go too; the fixed ones
+        // are counted in `present` when they are here.
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
             .flat_map(|v| v.as_bytes().split(|b| *b == b','))
             .filter_map(|t| HeaderName::from_bytes(t.trim_ascii()).ok())
+            .filter(|n| hop_by_hop_index(n).is_none())
             .collect();
         for name in named {
-            if !(upgrade && name == header::UPGRADE) {
-                headers.remove(&name);
-            }
+            headers.remove(&name);
         }
-        headers.remove(header::CONNECTION);
     }
-    for name in [
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::TE,
-        &header::TRAILER,
-        &header::TRANSFER_ENCODING,
-        &header::PROXY_AUTHENTICATE,
-        &header::PROXY_AUTHORIZATION,
-    ] {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & 1 << i != 0 && !(upgrade && *name == header::UPGRADE) {
+            headers.remove(*name);
+        }
     }
     if upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
     }
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    *name == header::CONNECTION
-        || *name == header::TE
-        || *name == header::TRAILER
-        || *name == header::TRANSFER_ENCODING
-        || *name == header::UPGRADE
-        || *name == header::PROXY_AUTHENTICATE
-        || *name == header::PROXY_AUTHORIZATION
-        || *name == KEEP_ALIVE
-        || *name == PROXY_CONNECTION
+/// The fixed hop-by-hop headers (RFC 9110 7.6.1, and the old
+/// `Keep-Alive` and `Proxy-Connection`).
+static HOP_BY_HOP: [&HeaderName; 9] = [
+    &header::CONNECTION,
+    &header::TE,
+    &header::TRAILER,
+    &header::TRANSFER_ENCODING,
+    &header::UPGRADE,
+    &header::PROXY_AUTHENTICATE,
+    &header::PROXY_AUTHORIZATION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+];
+const CONNECTION_BIT: usize = 0;
+
+fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    HOP_BY_HOP.iter().position(|h| *h == name)
 }
 
-/// A header value formatted on the stack when it fits (one allocation, in
-/// `HeaderValue`, instead of two).
-fn formatted(args: std::fmt::Arguments<'_>) -> Option<HeaderValue> {
-    use std::io::Write;
-    let mut buf = [0u8; 256];
-    let mut cursor = &mut buf[..];
-    if cursor.write_fmt(args).is_ok() {
-        let len = 256 - cursor.len();
-        return HeaderValue::from_bytes(&buf[..len]).ok();
+/// A header value built on the stack: one allocation (in `HeaderValue`)
+/// and no formatting machinery, for the values set on every request.
+struct ValueBuf {
+    buf: [u8; 256],
+    len: usize,
+    overflow: bool,
+}
+
+impl ValueBuf {
+    fn new() -> ValueBuf {
+        ValueBuf {
+            buf: [0; 256],
+            len: 0,
+            overflow: false,
+        }
     }
-    HeaderValue::from_str(&args.to_string()).ok()
+
+    fn push(&mut self, bytes: &[u8]) -> &mut Self {
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.overflow = true,
+        }
+        self
+    }
+
+    /// An address as `Display` writes it (dotted quad; RFC 5952 for IPv6).
+    fn push_ip(&mut self, ip: IpAddr) -> &mut Self {
+        match ip {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.push(b".");
+                    }
+                    let digits = [
+                        b'0' + octet / 100,
+                        b'0' + octet / 10 % 10,
+                        b'0' + octet % 10,
+                    ];
+                    let skip = if octet >= 100 {
+                        0
+                    } else if octet >= 10 {
+                        1
+                    } else {
+                        2
+                    };
+                    self.push(&digits[skip..]);
+                }
+                self
+            }
+            IpAddr::V6(v6) => {
+                use std::io::Write;
+                let mut rest = &mut self.buf[self.len..];
+                let room = rest.len();
+                if write!(rest, "{v6}").is_ok() {
+                    self.len += room - rest.len();
+                } else {
+                    self.overflow = true;
+                }
+                self
+            }
+        }
+    }
+
+    fn value(&self) -> Option<HeaderValue> {
+        if self.overflow {
+            return None;
+        }
+        HeaderValue::from_bytes(&self.buf[..self.len]).ok()
+    }
+}
+
+/// The `Forwarded` element for one hop (RFC 7239).
+fn forwarded_element(client: IpAddr, host: &str, proto: &str) -> Option<HeaderValue> {
+    let mut b = ValueBuf::new();
+    match client {
+        IpAddr::V4(_) => b.push(b"for=").push_ip(client),
+        IpAddr::V6(_) => b.push(b"for=\"[").push_ip(client).push(b"]\""),
+    };
+    b.push(b";host=\"")
+        .push(host.as_bytes())
+        .push(b"\";proto=")
+        .push(proto.as_bytes());
+    if b.overflow {
+        let v = match client {
+            IpAddr::V4(ip) => format!("for={ip};host=\"{host}\";proto={proto}"),
+            IpAddr::V6(ip) => format!("for=\"[{ip}]\";host=\"{host}\";proto={proto}"),
+        };
+        return HeaderValue::from_str(&v).ok();
+    }
+    b.value()
 }
 
 /// True if `ip` is one of the configured trusted proxies.
@@ -160,12 +249,7 @@ pub fn set_forwarded(
         v4 => v4,
     };
     let host_str = host.to_str().unwrap_or("");
-    let forwarded = match client {
-        IpAddr::V4(ip) => formatted(format_args!("for={ip};host=\"{host_str}\";proto={proto}")),
-        IpAddr::V6(ip) => formatted(format_args!(
-            "for=\"[{ip}]\";host=\"{host_str}\";proto={proto}"
-        )),
-    };
+    let forwarded = forwarded_element(client, host_str, proto);
     if trusted {
         append_list(headers, &X_FORWARDED_FOR, &client.to_string());
         if let Some(f) = &forwarded {
@@ -178,7 +262,7 @@ pub fn set_forwarded(
             headers.insert(X_FORWARDED_HOST.clone(), host.clone());
         }
     } else {
-        match formatted(format_args!("{client}")) {
+        match ValueBuf::new().push_ip(client).value() {
             Some(v) => headers.insert(X_FORWARDED_FOR.clone(), v),
             None => headers.remove(&X_FORWARDED_FOR),
         };
@@ -269,15 +353,21 @@ impl SecurityHeaderSet {
     /// `Content-Security-Policy`, to which ours is added as a second policy
     /// (browsers enforce both, so the store's policy is never weakened).
     pub fn apply(&self, headers: &mut HeaderMap) {
+        use http::header::Entry;
         for (name, value) in &self.entries {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            } else if self.override_store {
-                if *name == header::CONTENT_SECURITY_POLICY {
-                    headers.append(name.clone(), value.clone());
-                } else {
-                    headers.insert(name.clone(), value.clone());
+            // One lookup per header.
+            match headers.entry(name) {
+                Entry::Vacant(v) => {
+                    v.insert(value.clone());
                 }
+                Entry::Occupied(mut o) if self.override_store => {
+                    if *name == header::CONTENT_SECURITY_POLICY {
+                        o.append(value.clone());
+                    } else {
+                        o.insert(value.clone());
+                    }
+                }
+                Entry::Occupied(_) => {}
             }
         }
     }
@@ -357,6 +447,62 @@ mod tests {
         strip_hop_by_hop(&mut h, true);
         assert_eq!(h[header::UPGRADE], "websocket");
         assert_eq!(h[header::CONNECTION], "upgrade");
+    }
+
+    #[test]
+    fn every_fixed_hop_by_hop_header_goes_and_others_stay() {
+        let mut h = HeaderMap::new();
+        for name in HOP_BY_HOP {
+            h.append((*name).clone(), HeaderValue::from_static("x"));
+            h.append((*name).clone(), HeaderValue::from_static("y"));
+        }
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        let mut left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "x-kept"]);
+        // Connection alone (the usual store response).
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h.len(), 1);
+        // An upgrade with no hop-by-hop header still says so.
+        let mut h = HeaderMap::new();
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h[header::CONNECTION], "upgrade");
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let mut ips: Vec<IpAddr> = vec![
+            "0.0.0.0".parse().unwrap(),
+            "255.255.255.255".parse().unwrap(),
+            "::".parse().unwrap(),
+            "2001:db8::1".parse().unwrap(),
+            "fe80::1:2:3:4".parse().unwrap(),
+            "::ffff:1.2.3.4".parse().unwrap(),
+        ];
+        for a in [0u8, 1, 9, 10, 42, 99, 100, 101, 199, 200, 250, 255] {
+            ips.push(IpAddr::from([a, 255 - a, a / 3, 7]));
+        }
+        for ip in ips {
+            let v = ValueBuf::new().push_ip(ip).value().unwrap();
+            assert_eq!(v.to_str().unwrap(), ip.to_string());
+        }
+        // A host too long for the stack buffer is formatted on the heap.
+        let host = "h".repeat(300);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let v = forwarded_element(ip, &host, "https").unwrap();
+        assert_eq!(
+            v.to_str().unwrap(),
+            format!("for=10.0.0.1;host=\"{host}\";proto=https")
+        );
+        let ip: IpAddr = "2001:db8::2".parse().unwrap();
+        let v = forwarded_element(ip, "s.example", "http").unwrap();
+        assert_eq!(v, "for=\"[2001:db8::2]\";host=\"s.example\";proto=http");
     }
 
     #[test]
