@@ -103,6 +103,18 @@ impl Decision<'_> {
     }
 }
 
+/// Settles `decision`, without making a future for one already made
+/// (most decisions, on every phase of every request).
+macro_rules! settled {
+    ($decision:expr) => {
+        match $decision {
+            Decision::Continue => None,
+            Decision::Respond(r) => Some(r),
+            wait => wait.settle().await,
+        }
+    };
+}
+
 impl std::fmt::Debug for Decision<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -206,6 +218,9 @@ pub struct RequestContext {
     pub findings: Findings,
     /// Per-stage state, keyed by a type private to each stage.
     pub state: http::Extensions,
+    /// The edge stage's record of the request: a slot of its own rather
+    /// than an entry in `state`, which would cost a map per request.
+    pub(crate) edge: Option<crate::edge::EdgeRequest>,
     /// The gateway's event bus, for a stage whose decision is an event of
     /// its own (see [`RequestContext::event`]).
     pub events: ops::bus::EventBus,
@@ -368,7 +383,7 @@ impl Pipeline {
         req: &mut request::Parts,
     ) -> Option<Response<Bytes>> {
         for stage in &self.stages {
-            if let Some(r) = stage.request_headers(ctx, req).settle().await {
+            if let Some(r) = settled!(stage.request_headers(ctx, req)) {
                 return Some(r);
             }
         }
@@ -382,7 +397,7 @@ impl Pipeline {
         resp: &mut response::Parts,
     ) -> Option<Response<Bytes>> {
         for stage in &self.stages {
-            if let Some(r) = stage.response_headers(ctx, resp).settle().await {
+            if let Some(r) = settled!(stage.response_headers(ctx, resp)) {
                 return Some(r);
             }
         }
@@ -420,7 +435,7 @@ impl Pipeline {
         body: &mut BufferedBody,
     ) -> Option<Response<Bytes>> {
         for &i in &need.stages {
-            if let Some(r) = self.stages[i].request_body(ctx, req, body).settle().await {
+            if let Some(r) = settled!(self.stages[i].request_body(ctx, req, body)) {
                 return Some(r);
             }
         }
@@ -438,7 +453,7 @@ impl Pipeline {
             if served.contains(&i) {
                 continue;
             }
-            if let Some(r) = stage.request_body_absent(ctx, req).settle().await {
+            if let Some(r) = settled!(stage.request_body_absent(ctx, req)) {
                 return Some(r);
             }
         }
@@ -456,7 +471,7 @@ impl Pipeline {
             if served.contains(&i) {
                 continue;
             }
-            if let Some(r) = stage.response_body_absent(ctx, resp).settle().await {
+            if let Some(r) = settled!(stage.response_body_absent(ctx, resp)) {
                 return Some(r);
             }
         }
@@ -472,7 +487,7 @@ impl Pipeline {
         body: &mut BufferedBody,
     ) -> Option<Response<Bytes>> {
         for &i in &need.stages {
-            if let Some(r) = self.stages[i].response_body(ctx, resp, body).settle().await {
+            if let Some(r) = settled!(self.stages[i].response_body(ctx, resp, body)) {
                 return Some(r);
             }
         }

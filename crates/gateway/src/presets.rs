@@ -280,10 +280,27 @@ pub struct PathSet {
     patterns: Vec<(Option<String>, String)>,
 }
 
-/// The first segment of a path or pattern (`"search"` of `/search/x?q`).
-fn first_segment(path: &str) -> Option<&str> {
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    path.trim_end_matches('/').split('/').nth(1)
+/// The first segment of a path or pattern (`"search"` of `/search/x?q`):
+/// what lies between the first `/` and the next one, once the query,
+/// the fragment and trailing slashes are cut; `None` for `/` and for text
+/// without a `/`. Runs once per request for every route check, so it
+/// scans bytes instead of splitting.
+pub fn first_segment(path: &str) -> Option<&str> {
+    let b = path.as_bytes();
+    let mut end = b
+        .iter()
+        .position(|&c| c == b'?' || c == b'#')
+        .unwrap_or(b.len());
+    while end > 0 && b[end - 1] == b'/' {
+        end -= 1;
+    }
+    let start = b[..end].iter().position(|&c| c == b'/')? + 1;
+    let stop = b[start..end]
+        .iter()
+        .position(|&c| c == b'/')
+        .map_or(end, |i| start + i);
+    // Every index is at an ASCII byte, so a character boundary.
+    path.get(start..stop)
 }
 
 impl PathSet {
@@ -307,10 +324,12 @@ impl PathSet {
 
     /// True when one of the patterns matches `path`.
     pub fn matches(&self, path: &str) -> bool {
-        if self.patterns.is_empty() {
-            return false;
-        }
-        let first = first_segment(path);
+        !self.patterns.is_empty() && self.matches_at(path, first_segment(path))
+    }
+
+    /// [`PathSet::matches`] with `first`, the [`first_segment`] of `path`,
+    /// worked out once by a caller that checks several sets.
+    pub fn matches_at(&self, path: &str, first: Option<&str>) -> bool {
         self.patterns.iter().any(|(literal, pattern)| {
             literal.as_deref().is_none_or(|l| first == Some(l)) && path_matches(pattern, path)
         })
@@ -437,6 +456,33 @@ mod tests {
             );
         }
         assert!(!PathSet::default().matches("/"));
+        // first_segment scans bytes; it agrees with the plain definition.
+        let by_split = |p: &str| {
+            let p = p.split(['?', '#']).next().unwrap_or("");
+            p.trim_end_matches('/')
+                .split('/')
+                .nth(1)
+                .map(str::to_string)
+        };
+        for p in [
+            "",
+            "/",
+            "//",
+            "/a",
+            "/a/",
+            "/a/b",
+            "a/b",
+            "a",
+            "/a?x/y",
+            "/?q",
+            "/#f/x",
+            "/a//b",
+            "///",
+            "/search/x?q=1#f",
+            "/é/ü",
+        ] {
+            assert_eq!(first_segment(p).map(str::to_string), by_split(p), "{p:?}");
+        }
         assert!(path_matches("/wp-admin/*", "/wp-admin"));
         assert!(path_matches("/wp-admin/*", "/wp-admin/post.php"));
         assert!(path_matches("/wp-admin/*", "/wp-admin/a/b"));

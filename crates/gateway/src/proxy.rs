@@ -425,6 +425,7 @@ pub(crate) async fn handle(
         started,
         findings: Default::default(),
         state: http::Extensions::new(),
+        edge: None,
         events: shared.events.clone(),
     };
     let answer = |status: StatusCode, why: String, ctx: &mut RequestContext| {

@@ -6,7 +6,7 @@
 //! makes the next ban of the same address longer (escalation). Lifting a
 //! ban (`rampart bans remove`) sets its end to now.
 
-use std::collections::{HashMap, HashSet};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::net::IpAddr;
 use std::sync::RwLock;
 

@@ -1,11 +1,11 @@
 //! Allow and deny lists: addresses and CIDRs from the configuration and
 //! from files (one per line, `#` comments), reloaded when a file changes.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::SystemTime;
 
+use ahash::AHashSet as HashSet;
 use ipnet::IpNet;
 
 /// A set of addresses and networks. Networks are kept by prefix length,

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 use http::{header, request, response, HeaderValue, Response, StatusCode};
 use ipnet::IpNet;
 use ops::{Action, Event, EventBus, Severity};
@@ -40,7 +41,7 @@ use crate::metrics::Sampler;
 use crate::pipeline::{
     BodyInspection, BufferedBody, Decision, OverLimit, Pipeline, QuietEvent, RequestContext, Stage,
 };
-use crate::presets::{MarkedRoute, PathSet};
+use crate::presets::{first_segment, MarkedRoute, PathSet};
 
 use bans::{Ban, BanBook};
 use cluster::Cluster;
@@ -158,6 +159,9 @@ impl Paths {
     }
 }
 
+/// Rate-limit buckets by address, in a map keyed by ahash.
+type Buckets = RateLimiter<IpAddr, DashMapStateStore<IpAddr, ahash::RandomState>, DefaultClock>;
+
 /// The node's buckets for one rate limit.
 #[derive(Clone)]
 struct Limiter {
@@ -166,7 +170,7 @@ struct Limiter {
     site: Option<String>,
     class: RouteClass,
     limit: Limit,
-    buckets: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    buckets: Arc<Buckets>,
 }
 
 /// A ban for the background writer to store.
@@ -282,8 +286,10 @@ impl Edge {
                 let buckets = reuse.unwrap_or_else(|| {
                     let per = NonZeroU32::new(limit.per_minute).unwrap_or(NonZeroU32::MIN);
                     let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
-                    Arc::new(RateLimiter::keyed(
+                    Arc::new(RateLimiter::dashmap_with_clock_and_hasher(
                         Quota::per_minute(per).allow_burst(burst),
+                        DefaultClock::default(),
+                        ahash::RandomState::new(),
                     ))
                 });
                 Limiter {
@@ -431,9 +437,11 @@ impl Edge {
 
     /// The shared Redis, when configured, connected and answering.
     fn live_cluster(&self) -> Option<Arc<Cluster>> {
-        self.cluster
-            .load_full()
+        let cluster = self.cluster.load();
+        cluster
+            .as_ref()
             .filter(|c| c.connected() && !c.is_down())
+            .cloned()
     }
 
     /// A Redis call failed: the node decides alone until it answers again.
@@ -541,7 +549,7 @@ impl Edge {
     /// What the gateway saw of a finished request: WAF blocks feed the
     /// `waf_blocks` jail.
     pub fn after_request(self: &Arc<Self>, ctx: &RequestContext) {
-        let Some(req) = ctx.state.get::<EdgeRequest>() else {
+        let Some(req) = ctx.edge.as_ref() else {
             return;
         };
         if req.allowed {
@@ -635,19 +643,21 @@ impl Active {
         let path = req.uri.path();
         let query = req.uri.query().unwrap_or("");
         let preset = ctx.site.platform.as_ref();
-        if on_login || self.paths.login.matches(path) {
+        // One scan of the path for the four sets.
+        let first = first_segment(path);
+        if on_login || self.paths.login.matches_at(path, first) {
             return Some(RouteClass::Login);
         }
         if on_payment
             || preset.is_some_and(|p| p.checkout_route(method, path, query).is_some())
-            || self.paths.checkout.matches(path)
+            || self.paths.checkout.matches_at(path, first)
         {
             return Some(RouteClass::Checkout);
         }
-        if self.paths.search.matches(path) {
+        if self.paths.search.matches_at(path, first) {
             return Some(RouteClass::Search);
         }
-        if self.paths.api.matches(path) {
+        if self.paths.api.matches_at(path, first) {
             return Some(RouteClass::Api);
         }
         None
@@ -798,10 +808,10 @@ impl EdgeStage {
     }
 
     fn marker_failed(&self, ctx: &RequestContext, resp: &response::Parts, body: &[u8]) {
-        let Some(req) = ctx.state.get::<EdgeRequest>() else {
+        let Some(req) = ctx.edge.as_ref() else {
             return;
         };
-        if req.allowed {
+        if req.allowed || (req.login.is_none() && req.payment.is_none()) {
             return;
         }
         let active = self.edge.active.load();
@@ -1080,7 +1090,7 @@ impl Stage for EdgeStage {
             session_key(&ctx.site.name, &req.headers, names)
         });
         let (on_login, on_payment) = (login.is_some(), payment.is_some());
-        ctx.state.insert(EdgeRequest {
+        ctx.edge = Some(EdgeRequest {
             ip,
             allowed,
             login,
@@ -1151,7 +1161,7 @@ impl Stage for EdgeStage {
         // The account name of a login, for the per-account jail. No limit
         // of our own: the smallest limit asked for wins, and the WAF's
         // must not shrink because of us.
-        match ctx.state.get::<EdgeRequest>() {
+        match ctx.edge.as_ref() {
             Some(r) if r.login.is_some() && !r.allowed => BodyInspection::Buffer {
                 limit: usize::MAX,
                 over_limit: OverLimit::InspectPrefix,
@@ -1167,7 +1177,7 @@ impl Stage for EdgeStage {
         body: &'a mut BufferedBody,
     ) -> Decision<'a> {
         let account = account_of(req, &body.bytes);
-        if let Some(r) = ctx.state.get_mut::<EdgeRequest>() {
+        if let Some(r) = ctx.edge.as_mut() {
             r.account = account;
         }
         Decision::Continue
@@ -1179,7 +1189,7 @@ impl Stage for EdgeStage {
         resp: &'a mut response::Parts,
     ) -> Decision<'a> {
         if resp.status == StatusCode::NOT_FOUND {
-            if let Some(req) = ctx.state.get::<EdgeRequest>().filter(|r| !r.allowed) {
+            if let Some(req) = ctx.edge.as_ref().filter(|r| !r.allowed) {
                 let active = self.edge.active.load();
                 if let Some(active) = active.as_ref() {
                     self.edge
@@ -1195,7 +1205,7 @@ impl Stage for EdgeStage {
         ctx: &RequestContext,
         _resp: &response::Parts,
     ) -> BodyInspection {
-        match ctx.state.get::<EdgeRequest>() {
+        match ctx.edge.as_ref() {
             Some(r) if !r.allowed && (needs_body(&r.login) || needs_body(&r.payment)) => {
                 BodyInspection::Buffer {
                     limit: usize::MAX,
