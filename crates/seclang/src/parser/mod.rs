@@ -134,6 +134,22 @@ impl RuleSetBuilder {
     fn directive(&mut self, d: RawDirective, base_dir: &Path) -> Result<(), LoadError> {
         let at = |msg: String| LoadError::new(d.location.clone(), msg);
         let name = d.name.to_ascii_lowercase();
+        // Only a rule's list of actions may miss its closing quote at the
+        // end of the line (ModSecurity ends it there); anywhere else the
+        // open quote is an error.
+        let actions_at = match name.as_str() {
+            "secrule" => Some(2),
+            "secaction" => Some(0),
+            _ => None,
+        };
+        if let Some((i, a)) = d.args.iter().enumerate().find(|(_, a)| a.unclosed) {
+            if Some(i) != actions_at || i + 1 != d.args.len() {
+                return Err(LoadError::new(
+                    a.location.clone(),
+                    "unterminated quote".to_string(),
+                ));
+            }
+        }
         let one = |d: &RawDirective| -> Result<String, LoadError> {
             match d.args.as_slice() {
                 [a] => Ok(a.text.clone()),
@@ -521,4 +537,26 @@ pub(crate) fn compile_operator(text: &str, base_dir: &Path) -> Result<CompiledOp
         negated,
         op,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleSetBuilder;
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<(), crate::LoadError> {
+        let mut b = RuleSetBuilder::new();
+        b.add_text("t.conf", text, Path::new("."))?;
+        b.build().map(|_| ())
+    }
+
+    #[test]
+    fn actions_may_miss_their_closing_quote_at_end_of_line() {
+        load("SecRule ARGS \"@rx a\" \"id:1,phase:1,block\nSecAction \"id:2,pass\n").unwrap();
+        load("SecRule ARGS \"@rx a\" \"id:1,chain\nSecRule ARGS \"b\" \"t:none\"\n").unwrap();
+        let e = load("SecRule ARGS \"@rx a\n").unwrap_err();
+        assert!(e.to_string().contains("unterminated quote"), "{e}");
+        let e = load("SecRuleEngine \"On\n").unwrap_err();
+        assert!(e.to_string().contains("unterminated quote"), "{e}");
+    }
 }
