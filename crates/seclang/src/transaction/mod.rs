@@ -694,6 +694,15 @@ impl Transaction {
 
     /// Runs phase 5 and writes persistent collections back.
     pub fn process_logging(&mut self) {
+        // A transaction a rule stopped before the response answers with
+        // the intervention's status, and phase 5 sees that as
+        // RESPONSE_STATUS (as in ModSecurity).
+        if self.resp.status.is_none() {
+            if let Some(i) = &self.state.intervention {
+                self.resp.status = Some(i.status);
+                self.state.data_gen += 1;
+            }
+        }
         self.run_phase(Phase::Logging);
         for (var, key, col) in self.state.persistent.drain(..) {
             self.rules.store.store(var, &key, col);
