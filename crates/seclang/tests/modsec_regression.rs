@@ -110,6 +110,12 @@ fn crs_relevant(rules: &str) -> bool {
         "SecRuleUpdateTargetByMsg",
         "SecArgumentSeparator",
         "SecCookieFormat",
+        // PCRE backtracking limits and the variables reporting that a match
+        // hit them: the CRS sets no SecPcreMatchLimit and reads no
+        // MSC_PCRE_* variable, and Rampart's CRS patterns run on a
+        // linear-time engine that has no such limit to hit.
+        "SecPcreMatchLimit",
+        "MSC_PCRE_",
     ];
     !NON_CRS.iter().any(|f| rules.contains(f))
 }
