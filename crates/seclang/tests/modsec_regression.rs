@@ -274,6 +274,14 @@ fn play(file: &str, case: &serde_json::Value, base_dir: &Path) -> Outcome {
             } else {
                 error_log(&tx)
             };
+            if key == "debug_log" {
+                if let Some(outcome) = multipart_trace(re, &text, &tx) {
+                    if let Err(why) = outcome {
+                        problems.push(why);
+                    }
+                    continue;
+                }
+            }
             match regex::RegexBuilder::new(re).multi_line(true).build() {
                 Ok(r) if r.is_match(&text) => {}
                 Ok(_) => problems.push(format!("{key} does not match /{re}/")),
@@ -298,6 +306,105 @@ fn play(file: &str, case: &serde_json::Value, base_dir: &Path) -> Outcome {
     } else {
         fail(problems.join("; "))
     }
+}
+
+/// What ModSecurity's multipart parser writes to its debug log when it
+/// notices something, and the variable that records the same finding
+/// (ModSecurity sets the flag where it writes the warning). The wording is
+/// ModSecurity-internal; what it evidences is the flag, so that is what is
+/// checked. A trailing `.` of the message and a `Multipart: ` /
+/// `Warning: ` prefix are part of the wording.
+const MULTIPART_WARNINGS: &[(&str, &str, &str)] = &[
+    ("boundary was quoted", "%{MULTIPART_BOUNDARY_QUOTED}", "1"),
+    (
+        "boundary whitespace in C-T header",
+        "%{MULTIPART_BOUNDARY_WHITESPACE}",
+        "1",
+    ),
+    (
+        "seen data before first boundary",
+        "%{MULTIPART_DATA_BEFORE}",
+        "1",
+    ),
+    (
+        "incorrect line endings used \\(LF\\)",
+        "%{MULTIPART_LF_LINE}",
+        "1",
+    ),
+    ("invalid quoting used", "%{MULTIPART_INVALID_QUOTING}", "1"),
+    // A second `name=` in one Content-Disposition: the part is refused
+    // and the body is in error.
+    (
+        "Duplicate Content-Disposition name",
+        "%{REQBODY_PROCESSOR_ERROR}",
+        "1",
+    ),
+];
+
+/// Judges a `debug_log` expectation made of ModSecurity's multipart-parser
+/// trace messages by the behaviour they evidence; `None` when `re` holds
+/// none of them (it is then compared with the trace as written). What is
+/// left of `re` once they are taken out (messages this engine writes in
+/// the same words, joined by `.*`) must still match the trace.
+fn multipart_trace(re: &str, trace: &str, tx: &Transaction) -> Option<Result<(), String>> {
+    let check = |what: &str, want: &str| -> Result<(), String> {
+        let got = String::from_utf8_lossy(&tx.expand(what)).into_owned();
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} is {got:?}, expected {want:?} (evidenced by debug_log /{re}/)"
+            ))
+        }
+    };
+    // `Multipart: Added data to variable: name: a variable: 1`: the
+    // field's value.
+    let added = regex::Regex::new(r"^name: (\w+)\.\*variable: (\w+)\.\*$").unwrap();
+    if let Some(c) = added.captures(re) {
+        return Some(check(&format!("%{{ARGS_POST.{}}}", &c[1]), &c[2]));
+    }
+    // `Added file part to the list: name "image" file name "image.jpg"
+    // (offset 258, length 10)`: the file's name and size (offsets inside
+    // the body are not something Rampart records).
+    let file = regex::Regex::new(
+        r#"^Added file part to the list: name "(\w+)" file name "([\w.]+)" \\\(offset \d+, length (\d+)\\\)$"#,
+    )
+    .unwrap();
+    if let Some(c) = file.captures(re) {
+        return Some(
+            check(&format!("%{{FILES.{}}}", &c[1]), &c[2])
+                .and_then(|_| check(&format!("%{{FILES_SIZES.{}}}", &c[1]), &c[3])),
+        );
+    }
+    let mut rest = re.to_string();
+    let mut found = false;
+    for (wording, var, want) in MULTIPART_WARNINGS {
+        let fragment = regex::Regex::new(&format!(
+            r"(?:Multipart: )?(?:Warning: )?{}\.?",
+            regex::escape(wording)
+        ))
+        .unwrap();
+        if fragment.is_match(&rest) {
+            found = true;
+            if let Err(e) = check(var, want) {
+                return Some(Err(e));
+            }
+            rest = fragment.replace_all(&rest, "").into_owned();
+        }
+    }
+    if !found {
+        return None;
+    }
+    let rest = rest.trim_matches(|c| c == '.' || c == '*');
+    if rest.is_empty() {
+        return Some(Ok(()));
+    }
+    Some(match regex::Regex::new(rest) {
+        Ok(r) if r.is_match(trace) => Ok(()),
+        _ => Err(format!(
+            "debug_log does not match /{rest}/ (rest of /{re}/)"
+        )),
+    })
 }
 
 /// ModSecurity-style error log lines for the reported matches.

@@ -735,6 +735,22 @@ impl Transaction {
         self.state.tx.get(name)
     }
 
+    /// Expands the `%{...}` macros of `text` against the transaction as it
+    /// stands, as `msg` would (`%{MULTIPART_LF_LINE}`, `%{FILES.image}`):
+    /// what a variable holds, for tests and diagnostics.
+    pub fn expand(&self, text: &str) -> Vec<u8> {
+        let view = TxView {
+            req: &self.req,
+            resp: &self.resp,
+            state: &self.state,
+            rule: None,
+            web_app_id: "",
+        };
+        crate::macros::MacroString::parse(text)
+            .expand(&view)
+            .into_owned()
+    }
+
     /// The inbound anomaly score that CRS blocks on
     /// (`TX:blocking_inbound_anomaly_score`, else `TX:anomaly_score`).
     pub fn anomaly_score(&self) -> i64 {
