@@ -282,7 +282,7 @@ fn play(file: &str, case: &serde_json::Value, base_dir: &Path) -> Outcome {
                     continue;
                 }
             }
-            match regex::RegexBuilder::new(re).multi_line(true).build() {
+            match trace_regex(re) {
                 Ok(r) if r.is_match(&text) => {}
                 Ok(_) => problems.push(format!("{key} does not match /{re}/")),
                 Err(_) => {
@@ -306,6 +306,17 @@ fn play(file: &str, case: &serde_json::Value, base_dir: &Path) -> Outcome {
     } else {
         fail(problems.join("; "))
     }
+}
+
+/// An expected `debug_log` / `error_log` pattern as ModSecurity's runner
+/// applies it to the whole log: `.` also crosses line ends (the suite's
+/// patterns rely on it: `Variable: X.*Rule returned 1` spans the trace of
+/// one rule), `^` / `$` match at each line.
+fn trace_regex(re: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(re)
+        .multi_line(true)
+        .dot_matches_new_line(true)
+        .build()
 }
 
 /// What ModSecurity's multipart parser writes to its debug log when it
@@ -399,7 +410,7 @@ fn multipart_trace(re: &str, trace: &str, tx: &Transaction) -> Option<Result<(),
     if rest.is_empty() {
         return Some(Ok(()));
     }
-    Some(match regex::Regex::new(rest) {
+    Some(match trace_regex(rest) {
         Ok(r) if r.is_match(trace) => Ok(()),
         _ => Err(format!(
             "debug_log does not match /{rest}/ (rest of /{re}/)"
