@@ -559,7 +559,7 @@ impl Transaction {
                         file_limit: cfg.upload_file_limit,
                     },
                 );
-                let field_bytes: usize = m.fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let field_bytes = m.no_files_bytes;
                 add_post(req, "BODY", m.fields);
                 if let Some(e) = m.error {
                     self.state
