@@ -73,6 +73,9 @@ pub struct RuleSetBuilder {
     /// that does not resolve next to its file resolves here (ModSecurity
     /// resolves against the working directory of the configuration).
     root_dir: Option<PathBuf>,
+    /// A `SecResponseBodyMimeType` (or `...TypesClear`) was read: the
+    /// default list (text/plain, text/html) has been replaced.
+    mime_types_written: bool,
 }
 
 impl RuleSetBuilder {
@@ -227,6 +230,13 @@ impl RuleSetBuilder {
                         "SecResponseBodyMimeType needs at least one MIME type".into()
                     ));
                 }
+                // The first one replaces the default list (ModSecurity v3
+                // applies its defaults only when no type is configured);
+                // later ones add to it.
+                if !self.mime_types_written {
+                    self.mime_types_written = true;
+                    self.config.response_body_mime_types.clear();
+                }
                 for a in &d.args {
                     for t in a.text.split_whitespace() {
                         let t = t.to_ascii_lowercase();
@@ -236,7 +246,10 @@ impl RuleSetBuilder {
                     }
                 }
             }
-            "secresponsebodymimetypesclear" => self.config.response_body_mime_types.clear(),
+            "secresponsebodymimetypesclear" => {
+                self.mime_types_written = true;
+                self.config.response_body_mime_types.clear()
+            }
             "secargumentseparator" => {
                 let s = one(&d)?;
                 match s.as_bytes() {
@@ -548,6 +561,24 @@ mod tests {
         let mut b = RuleSetBuilder::new();
         b.add_text("t.conf", text, Path::new("."))?;
         b.build().map(|_| ())
+    }
+
+    #[test]
+    fn first_mime_type_directive_replaces_the_defaults() {
+        let types = |text: &str| {
+            let mut b = RuleSetBuilder::new();
+            b.add_text("t.conf", text, Path::new(".")).unwrap();
+            b.config.response_body_mime_types.clone()
+        };
+        assert_eq!(types(""), ["text/plain", "text/html"]);
+        assert_eq!(
+            types("SecResponseBodyMimeType application/x\nSecResponseBodyMimeType text/xml\n"),
+            ["application/x", "text/xml"]
+        );
+        assert_eq!(
+            types("SecResponseBodyMimeTypesClear\nSecResponseBodyMimeType text/xml\n"),
+            ["text/xml"]
+        );
     }
 
     #[test]
