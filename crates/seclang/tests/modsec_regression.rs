@@ -265,7 +265,7 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
             problems.push(format!("redirect to {got:?}, expected {url:?}"));
         }
     }
-    let debug = tx.debug_log().join("\n");
+    let debug = as_modsecurity_writes(&tx.debug_log().join("\n"));
     if std::env::var("MODSEC_TRACE").is_ok_and(|t| title.contains(&t)) {
         eprintln!("--- {title}\n{debug}\n--- error log\n{}", error_log(&tx));
     }
@@ -311,6 +311,24 @@ fn play(case: &serde_json::Value, base_dir: &Path) -> Outcome {
     } else {
         fail(problems.join("; "))
     }
+}
+
+/// The debug trace as ModSecurity writes it: a byte outside ASCII is
+/// written as `\xhh` (`£` in a value is `\xc2\xa3`; the suite's
+/// patterns look for that), line breaks and other ASCII as they are.
+fn as_modsecurity_writes(trace: &str) -> String {
+    let mut out = String::with_capacity(trace.len());
+    for c in trace.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+    }
+    out
 }
 
 /// An expected `debug_log` / `error_log` pattern as ModSecurity's runner
