@@ -190,6 +190,11 @@ pub struct MultipartOutcome {
     /// Every `filename=` value met, in order (`MULTIPART_FILENAME`).
     pub filenames: Vec<Vec<u8>>,
     pub flags: MultipartFlags,
+    /// Bytes of the body that `SecRequestBodyNoFilesLimit` counts: every
+    /// part header line and the content of the parts that are not files
+    /// (boundary lines, data outside the parts and file contents are not
+    /// counted), as ModSecurity counts them.
+    pub no_files_bytes: usize,
     /// Why parsing failed, when it did (`REQBODY_ERROR_MSG` without the
     /// "Multipart parsing error: " prefix).
     pub error: Option<String>,
@@ -477,6 +482,7 @@ struct Walk {
     names: Vec<Vec<u8>>,
     filenames: Vec<Vec<u8>>,
     boundaries_seen: usize,
+    no_files_bytes: usize,
     complete: bool,
     files_kept: usize,
     line_end: LineEnd,
@@ -511,6 +517,7 @@ impl Walk {
             names: Vec::new(),
             filenames: Vec::new(),
             boundaries_seen: 0,
+            no_files_bytes: 0,
             complete: false,
             files_kept: 0,
             line_end: LineEnd::Other,
@@ -701,6 +708,9 @@ impl Walk {
             self.flags.data_before = true;
             return Ok(());
         };
+        if !(part.reading_content && part.is_file) {
+            self.no_files_bytes += piece.len();
+        }
         let result = if part.reading_content {
             self.content_piece(&mut part, piece);
             Ok(())
@@ -993,6 +1003,7 @@ impl Walk {
             names: self.names,
             filenames: self.filenames,
             flags: self.flags,
+            no_files_bytes: self.no_files_bytes,
             error: self.error,
         }
     }
@@ -1284,6 +1295,28 @@ mod tests {
         // The boundary line became content of the first part.
         let e = field(&out, "e").unwrap_or_default();
         assert!(e.starts_with(b"--XyZ\r\nContent-Disposition"), "{e:?}");
+    }
+
+    #[test]
+    fn no_files_bytes_count_part_headers_and_field_content() {
+        let body = crlf(&[
+            "--XyZ",
+            "Content-Disposition: form-data; name=\"a\"",
+            "",
+            "1",
+            "--XyZ",
+            "Content-Disposition: form-data; name=\"up\"; filename=\"a.txt\"",
+            "",
+            "0123456789",
+            "--XyZ--",
+        ]);
+        let out = run(CT, &body);
+        assert_eq!(out.error, None);
+        // Header lines and the blank lines after them, and "1\r\n";
+        // neither the boundaries nor the file's content.
+        let headers = "Content-Disposition: form-data; name=\"a\"\r\n\r\n".len()
+            + "Content-Disposition: form-data; name=\"up\"; filename=\"a.txt\"\r\n\r\n".len();
+        assert_eq!(out.no_files_bytes, headers + 3);
     }
 
     #[test]

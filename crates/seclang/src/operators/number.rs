@@ -6,7 +6,9 @@
 //! to the first non-digit; no digits gives 0, so `"12abc"` is 12 and `"abc"`
 //! is 0), and [`Operand`] for the operator's own argument, which must be an
 //! integer when it is fixed text (a typo such as `@gt 1O` is a load error
-//! rather than a silent 0).
+//! rather than a silent 0). A decimal such as `70.000000` is accepted and
+//! compares as its integer part, as ModSecurity reads it (rules generated
+//! by tools print their limits that way).
 //!
 //! Deliberate difference from ModSecurity v3: values beyond the 64-bit range
 //! saturate (glibc's `atoll` does the same), and `@eq`, which ModSecurity
@@ -62,15 +64,18 @@ pub enum Operand {
 }
 
 impl Operand {
-    /// Parses the operator argument: fixed text must be one integer
-    /// (surrounding white space allowed).
+    /// Parses the operator argument: fixed text must be one integer,
+    /// optionally with a decimal fraction that is dropped (surrounding
+    /// white space allowed).
     pub fn parse(param: &str) -> Result<Self, String> {
         match Argument::parse(param) {
             Argument::Macro(text) => Ok(Operand::Macro(text)),
             Argument::Fixed(_) => {
                 let text = param.trim();
-                let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                let number = text.strip_prefix(['+', '-']).unwrap_or(text);
+                let (digits, fraction) = number.split_once('.').unwrap_or((number, "0"));
+                let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                if !all_digits(digits) || !all_digits(fraction) {
                     return Err(format!("expected an integer, found `{param}`"));
                 }
                 Ok(Operand::Fixed(leading_integer(text.as_bytes())))
@@ -110,6 +115,14 @@ mod tests {
         assert!(Operand::parse("xxx").is_err());
         assert!(Operand::parse("").is_err());
         assert!(Operand::parse("5x").is_err());
+        assert!(matches!(
+            Operand::parse("70.000000"),
+            Ok(Operand::Fixed(70))
+        ));
+        assert!(matches!(Operand::parse("-2.5"), Ok(Operand::Fixed(-2))));
+        assert!(Operand::parse("7.").is_err());
+        assert!(Operand::parse(".5").is_err());
+        assert!(Operand::parse("1.2.3").is_err());
         assert!(matches!(Operand::parse("%{tx.a}"), Ok(Operand::Macro(_))));
     }
 }

@@ -11,7 +11,11 @@
 //! - arguments are separated by blanks; an argument in double quotes may
 //!   hold blanks, and inside it `\"` stands for `"` (every other backslash
 //!   is kept, so regular expressions arrive unchanged); single quotes work
-//!   the same way with `\'`.
+//!   the same way with `\'`;
+//! - a quote still open at the end of the (joined) line closes there: the
+//!   argument is marked `unclosed` and the parser accepts that only for a
+//!   rule's list of actions, as ModSecurity does (CRS 3.x shipped rules
+//!   whose actions lacked the closing quote, and ModSecurity loads them).
 
 use crate::error::Location;
 
@@ -29,6 +33,8 @@ pub struct Arg {
     pub text: String,
     /// The argument was written in quotes.
     pub quoted: bool,
+    /// The quote was still open at the end of the line.
+    pub unclosed: bool,
     pub location: Location,
 }
 
@@ -80,20 +86,26 @@ pub fn lex(file: &std::sync::Arc<str>, text: &str) -> Result<Vec<RawDirective>, 
                 column: (logical[start..offset].chars().count() + 1) as u32,
             }
         };
-        let mut args = split_args(&logical)
-            .map_err(|(offset, msg)| crate::LoadError::new(locate(offset), msg))?;
+        let mut args = split_args(&logical);
         if args.is_empty() {
             continue;
         }
-        let (name_off, name, _) = args.remove(0);
+        let (name_off, name, _, unclosed) = args.remove(0);
+        if unclosed {
+            return Err(crate::LoadError::new(
+                locate(name_off),
+                "unterminated quote in a directive name",
+            ));
+        }
         out.push(RawDirective {
             name,
             location: locate(name_off),
             args: args
                 .into_iter()
-                .map(|(off, text, quoted)| Arg {
+                .map(|(off, text, quoted, unclosed)| Arg {
                     text,
                     quoted,
+                    unclosed,
                     location: locate(off),
                 })
                 .collect(),
@@ -103,10 +115,11 @@ pub fn lex(file: &std::sync::Arc<str>, text: &str) -> Result<Vec<RawDirective>, 
 }
 
 /// Splits one logical line into (offset, text, quoted) arguments.
-/// An argument: its column, its text and whether it was quoted.
-type RawArg = (usize, String, bool);
+/// An argument: its column, its text, whether it was quoted and whether
+/// its quote was left open at the end of the line.
+type RawArg = (usize, String, bool, bool);
 
-fn split_args(line: &str) -> Result<Vec<RawArg>, (usize, String)> {
+fn split_args(line: &str) -> Vec<RawArg> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut pos = 0;
@@ -141,17 +154,17 @@ fn split_args(line: &str) -> Result<Vec<RawArg>, (usize, String)> {
                 pos += 1;
             }
             if !closed {
-                return Err((start, format!("unterminated {} quote", quote as char)));
+                text.push_str(line[seg..].trim_end_matches([' ', '\t']));
             }
-            out.push((start, text, true));
+            out.push((start, text, true, !closed));
         } else {
             while pos < bytes.len() && bytes[pos] != b' ' && bytes[pos] != b'\t' {
                 pos += 1;
             }
-            out.push((start, line[start..pos].to_string(), false));
+            out.push((start, line[start..pos].to_string(), false, false));
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -183,8 +196,13 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_quote_is_an_error_with_position() {
-        let e = lex(&std::sync::Arc::from("x.conf"), "SecRule ARGS \"@rx a").unwrap_err();
-        assert_eq!(e.to_string(), "x.conf:1:14: unterminated \" quote");
+    fn unterminated_quote_closes_at_end_of_line() {
+        let d = lex_str("SecRule ARGS \"@rx a\" \"id:1,\\\n  log\nSecAction \"id:2\"");
+        assert_eq!(d.len(), 2);
+        let a = &d[0].args[2];
+        assert_eq!(a.text, "id:1,  log");
+        assert!(a.quoted && a.unclosed);
+        assert!(!d[0].args[1].unclosed);
+        assert!(!d[1].args[0].unclosed);
     }
 }

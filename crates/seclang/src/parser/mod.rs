@@ -73,6 +73,9 @@ pub struct RuleSetBuilder {
     /// that does not resolve next to its file resolves here (ModSecurity
     /// resolves against the working directory of the configuration).
     root_dir: Option<PathBuf>,
+    /// A `SecResponseBodyMimeType` (or `...TypesClear`) was read: the
+    /// default list (text/plain, text/html) has been replaced.
+    mime_types_written: bool,
 }
 
 impl RuleSetBuilder {
@@ -134,6 +137,22 @@ impl RuleSetBuilder {
     fn directive(&mut self, d: RawDirective, base_dir: &Path) -> Result<(), LoadError> {
         let at = |msg: String| LoadError::new(d.location.clone(), msg);
         let name = d.name.to_ascii_lowercase();
+        // Only a rule's list of actions may miss its closing quote at the
+        // end of the line (ModSecurity ends it there); anywhere else the
+        // open quote is an error.
+        let actions_at = match name.as_str() {
+            "secrule" => Some(2),
+            "secaction" => Some(0),
+            _ => None,
+        };
+        if let Some((i, a)) = d.args.iter().enumerate().find(|(_, a)| a.unclosed) {
+            if Some(i) != actions_at || i + 1 != d.args.len() {
+                return Err(LoadError::new(
+                    a.location.clone(),
+                    "unterminated quote".to_string(),
+                ));
+            }
+        }
         let one = |d: &RawDirective| -> Result<String, LoadError> {
             match d.args.as_slice() {
                 [a] => Ok(a.text.clone()),
@@ -211,6 +230,13 @@ impl RuleSetBuilder {
                         "SecResponseBodyMimeType needs at least one MIME type".into()
                     ));
                 }
+                // The first one replaces the default list (ModSecurity v3
+                // applies its defaults only when no type is configured);
+                // later ones add to it.
+                if !self.mime_types_written {
+                    self.mime_types_written = true;
+                    self.config.response_body_mime_types.clear();
+                }
                 for a in &d.args {
                     for t in a.text.split_whitespace() {
                         let t = t.to_ascii_lowercase();
@@ -220,7 +246,10 @@ impl RuleSetBuilder {
                     }
                 }
             }
-            "secresponsebodymimetypesclear" => self.config.response_body_mime_types.clear(),
+            "secresponsebodymimetypesclear" => {
+                self.mime_types_written = true;
+                self.config.response_body_mime_types.clear()
+            }
             "secargumentseparator" => {
                 let s = one(&d)?;
                 match s.as_bytes() {
@@ -521,4 +550,44 @@ pub(crate) fn compile_operator(text: &str, base_dir: &Path) -> Result<CompiledOp
         negated,
         op,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleSetBuilder;
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<(), crate::LoadError> {
+        let mut b = RuleSetBuilder::new();
+        b.add_text("t.conf", text, Path::new("."))?;
+        b.build().map(|_| ())
+    }
+
+    #[test]
+    fn first_mime_type_directive_replaces_the_defaults() {
+        let types = |text: &str| {
+            let mut b = RuleSetBuilder::new();
+            b.add_text("t.conf", text, Path::new(".")).unwrap();
+            b.config.response_body_mime_types.clone()
+        };
+        assert_eq!(types(""), ["text/plain", "text/html"]);
+        assert_eq!(
+            types("SecResponseBodyMimeType application/x\nSecResponseBodyMimeType text/xml\n"),
+            ["application/x", "text/xml"]
+        );
+        assert_eq!(
+            types("SecResponseBodyMimeTypesClear\nSecResponseBodyMimeType text/xml\n"),
+            ["text/xml"]
+        );
+    }
+
+    #[test]
+    fn actions_may_miss_their_closing_quote_at_end_of_line() {
+        load("SecRule ARGS \"@rx a\" \"id:1,phase:1,block\nSecAction \"id:2,pass\n").unwrap();
+        load("SecRule ARGS \"@rx a\" \"id:1,chain\nSecRule ARGS \"b\" \"t:none\"\n").unwrap();
+        let e = load("SecRule ARGS \"@rx a\n").unwrap_err();
+        assert!(e.to_string().contains("unterminated quote"), "{e}");
+        let e = load("SecRuleEngine \"On\n").unwrap_err();
+        assert!(e.to_string().contains("unterminated quote"), "{e}");
+    }
 }

@@ -181,6 +181,9 @@ fn evaluate_link(
     let matched = match &rule.operator {
         None => {
             // SecAction: matches once, unconditionally.
+            state.debug(4, || {
+                format!("(Rule: {}) Executing unconditional rule...", root.meta.id)
+            });
             actions::on_value_match(rule, root, req, resp, state);
             true
         }
@@ -322,9 +325,18 @@ fn evaluate_link(
                             }
                         }
                         let name = v.full_name();
+                        // ModSecurity logs the parameter as the operator
+                        // used it: with its `%{...}` macros expanded.
+                        let param = if op.param.contains("%{") {
+                            let m = crate::macros::MacroString::parse(&op.param);
+                            String::from_utf8_lossy(&actions::expand(&m, req, resp, state, root))
+                                .into_owned()
+                        } else {
+                            op.param.clone()
+                        };
                         state.last_match = Some(super::MatchDescription {
                             operator: display_name(&op.name),
-                            param: op.param.clone(),
+                            param,
                             variable: String::from_utf8_lossy(&name).into_owned(),
                             value: String::from_utf8_lossy(candidate).into_owned(),
                         });
@@ -619,8 +631,14 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
             });
         }
     }
-    for t in &rule.meta.tags {
-        let tag = t.static_text().unwrap_or_default().to_string();
+    // Tags expand their macros like msg does (`tag:'%{tx.x}'`).
+    let tags: Vec<String> = rule
+        .meta
+        .tags
+        .iter()
+        .map(|t| String::from_utf8_lossy(&actions::expand(t, req, resp, state, rule)).into_owned())
+        .collect();
+    for tag in &tags {
         state.debug(9, || format!("Rule tag: {tag}"));
     }
     if let Some(s) = rule.meta.severity {
@@ -647,12 +665,7 @@ fn finish(rule: &Rule, req: &RequestData, resp: &ResponseData, state: &mut TxSta
         msg: state.current_msg.clone().unwrap_or_default(),
         logdata: state.current_logdata.clone().unwrap_or_default(),
         severity: rule.meta.severity,
-        tags: rule
-            .meta
-            .tags
-            .iter()
-            .map(|t| t.static_text().unwrap_or_default().to_string())
-            .collect(),
+        tags,
         matched_var_name,
         matched_var_names,
         logged: rule.log,

@@ -559,7 +559,7 @@ impl Transaction {
                         file_limit: cfg.upload_file_limit,
                     },
                 );
-                let field_bytes: usize = m.fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let field_bytes = m.no_files_bytes;
                 add_post(req, "BODY", m.fields);
                 if let Some(e) = m.error {
                     self.state
@@ -694,6 +694,15 @@ impl Transaction {
 
     /// Runs phase 5 and writes persistent collections back.
     pub fn process_logging(&mut self) {
+        // A transaction a rule stopped before the response answers with
+        // the intervention's status, and phase 5 sees that as
+        // RESPONSE_STATUS (as in ModSecurity).
+        if self.resp.status.is_none() {
+            if let Some(i) = &self.state.intervention {
+                self.resp.status = Some(i.status);
+                self.state.data_gen += 1;
+            }
+        }
         self.run_phase(Phase::Logging);
         for (var, key, col) in self.state.persistent.drain(..) {
             self.rules.store.store(var, &key, col);
@@ -724,6 +733,22 @@ impl Transaction {
     /// A `TX` variable.
     pub fn tx_value(&self, name: &str) -> Option<&[u8]> {
         self.state.tx.get(name)
+    }
+
+    /// Expands the `%{...}` macros of `text` against the transaction as it
+    /// stands, as `msg` would (`%{MULTIPART_LF_LINE}`, `%{FILES.image}`):
+    /// what a variable holds, for tests and diagnostics.
+    pub fn expand(&self, text: &str) -> Vec<u8> {
+        let view = TxView {
+            req: &self.req,
+            resp: &self.resp,
+            state: &self.state,
+            rule: None,
+            web_app_id: "",
+        };
+        crate::macros::MacroString::parse(text)
+            .expand(&view)
+            .into_owned()
     }
 
     /// The inbound anomaly score that CRS blocks on

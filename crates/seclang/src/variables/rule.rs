@@ -19,8 +19,20 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, selector: &Selector, out: &mut 
         ("severity", rule.severity.map(|s| s.to_string())),
         ("ver", rule.ver.clone()),
         ("phase", Some(rule.phase.number().to_string())),
-        ("msg", view.state.current_msg.clone()),
-        ("logdata", view.state.current_logdata.clone()),
+        (
+            "msg",
+            view.state
+                .current_msg
+                .clone()
+                .or_else(|| written(view, &rule.msg)),
+        ),
+        (
+            "logdata",
+            view.state
+                .current_logdata
+                .clone()
+                .or_else(|| written(view, &rule.logdata)),
+        ),
     ];
     for (key, value) in fields {
         if let Some(value) = value {
@@ -33,4 +45,20 @@ pub(super) fn collect<'a>(view: &TxView<'a, '_>, selector: &Selector, out: &mut 
             }
         }
     }
+}
+
+/// `msg` / `logdata` of a rule that has not matched yet (its targets are
+/// being read): ModSecurity expands the rule's text at that point. The
+/// expansion cannot refer to `RULE` again (no recursion through
+/// `%{rule.msg}`).
+fn written(view: &TxView<'_, '_>, m: &Option<crate::macros::MacroString>) -> Option<String> {
+    let m = m.as_ref()?;
+    let plain = TxView {
+        req: view.req,
+        resp: view.resp,
+        state: view.state,
+        rule: None,
+        web_app_id: view.web_app_id,
+    };
+    Some(String::from_utf8_lossy(&m.expand(&plain)).into_owned())
 }
