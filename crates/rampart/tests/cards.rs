@@ -193,15 +193,18 @@ fn events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-async fn eventually_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+/// The events of `kind`, once there are at least `at_least` of them
+/// (they are written by a background task) or after ten seconds.
+async fn eventually_events(dir: &Path, kind: &str, at_least: usize) -> Vec<serde_json::Value> {
+    let mut e = Vec::new();
     for _ in 0..50 {
-        let e = events(dir, kind);
-        if !e.is_empty() {
+        e = events(dir, kind);
+        if e.len() >= at_least {
             return e;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Vec::new()
+    e
 }
 
 fn keygen(dir: &Path) -> String {
@@ -369,11 +372,13 @@ async fn checkout_card_numbers_become_tokens_before_the_store_sees_them() {
         "only the clean body went through"
     );
     assert_eq!(
-        eventually_events(dir.path(), "cards.refused").await.len(),
+        eventually_events(dir.path(), "cards.refused", 3)
+            .await
+            .len(),
         3
     );
 
-    let tokenized = eventually_events(dir.path(), "cards.tokenized").await;
+    let tokenized = eventually_events(dir.path(), "cards.tokenized", 3).await;
     assert!(tokenized.len() >= 3, "{tokenized:?}");
     assert!(tokenized.iter().any(|e| e["data"]["cvv_held"] == true));
 
@@ -450,7 +455,7 @@ async fn a_vault_that_cannot_store_the_card_stops_the_checkout() {
         refused,
         "the checkout went on with a key the vault does not know"
     );
-    let failed = eventually_events(dir.path(), "cards.tokenize_failed").await;
+    let failed = eventually_events(dir.path(), "cards.tokenize_failed", 1).await;
     assert!(!failed.is_empty());
     assert!(
         !got.lock()
@@ -533,7 +538,7 @@ webhook = "http://{hook_addr}/hooks/T0SECRET"
     // An encoding that cannot be read passes under mask, with an event.
     let r = get_with(gw.https, "localhost", "/leak.br", "br").await;
     assert_eq!(r.status(), 200);
-    assert!(!eventually_events(dir.path(), "cards.leak_unscanned")
+    assert!(!eventually_events(dir.path(), "cards.leak_unscanned", 1)
         .await
         .is_empty());
 
@@ -555,7 +560,7 @@ webhook = "http://{hook_addr}/hooks/T0SECRET"
     assert_eq!(r.body(), LEAK_PAGE.as_bytes());
     assert_eq!(last(&got, "/leak").headers["accept-encoding"], "br");
 
-    let leaks = eventually_events(dir.path(), "cards.leak").await;
+    let leaks = eventually_events(dir.path(), "cards.leak", 5).await;
     let masked = leaks
         .iter()
         .filter(|e| e["data"]["action"] == "masked")
@@ -826,12 +831,12 @@ async fn the_outbound_proxy_puts_card_numbers_back_only_where_allowed() {
     let seen = String::from_utf8(charges.lock().unwrap().last().unwrap().body.to_vec()).unwrap();
     assert!(!seen.contains(VISA) && seen.contains(&token), "{seen}");
 
-    assert!(!eventually_events(dir.path(), "vault.detokenized")
+    assert!(!eventually_events(dir.path(), "vault.detokenized", 1)
         .await
         .is_empty());
-    let refused = eventually_events(dir.path(), "vault.outbound_refused").await;
+    let refused = eventually_events(dir.path(), "vault.outbound_refused", 1).await;
     assert!(!refused.is_empty());
-    let failed = eventually_events(dir.path(), "vault.detokenize_failed").await;
+    let failed = eventually_events(dir.path(), "vault.detokenize_failed", 1).await;
     assert!(!failed.is_empty());
     drop(gw);
     assert!(scan_dir(&dir.path().join("data"), &[VISA.to_string()]) >= 3);
@@ -893,13 +898,13 @@ async fn the_demo_checkout_leaves_no_card_number_behind() {
     // Declined: only the real number is declined; a token would be approved.
     let r = demo_checkout(&mut shopper, "4000000000000002").await;
     assert_eq!(r.status(), 402, "{}", String::from_utf8_lossy(r.body()));
-    let detokenized = eventually_events(dir.path(), "vault.detokenized").await;
+    let detokenized = eventually_events(dir.path(), "vault.detokenized", 2).await;
     assert!(detokenized.len() >= 2, "{detokenized:?}");
     assert!(
         detokenized.iter().all(|e| e["data"]["cvv"] == true),
         "{detokenized:?}"
     );
-    assert!(!eventually_events(dir.path(), "cards.tokenized")
+    assert!(!eventually_events(dir.path(), "cards.tokenized", 1)
         .await
         .is_empty());
     drop(demo);
@@ -1244,15 +1249,7 @@ async fn the_detokenization_api_gives_cards_only_to_authorised_services() {
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
 
     // Every call is audited; no event holds the card number.
-    let read = eventually_events(dir.path(), "vault.api_detokenized").await;
-    let mut read = read;
-    for _ in 0..20 {
-        if read.len() >= 7 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        read = events(dir.path(), "vault.api_detokenized");
-    }
+    let read = eventually_events(dir.path(), "vault.api_detokenized", 7).await;
     assert_eq!(read.len(), 7, "{read:?}");
     assert!(read.iter().any(
         |e| e["data"]["caller"] == "billing.shop.internal" && e["data"]["via"] == "certificate"

@@ -94,6 +94,28 @@ async fn eventually_events(gw: &Rampart, kind: &str, secs: u64) -> Vec<serde_jso
     }
 }
 
+/// Waits up to `secs` for an event of `kind` that `wanted` accepts (events
+/// are written by a background task, so one made after another may not be
+/// stored yet): that event, or a panic listing what was stored.
+async fn eventually_event_where(
+    gw: &Rampart,
+    kind: &str,
+    secs: u64,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let t = Instant::now();
+    loop {
+        let e = events(gw, kind);
+        if let Some(found) = e.iter().find(|e| wanted(e)) {
+            return found.clone();
+        }
+        if t.elapsed() > Duration::from_secs(secs) {
+            panic!("no such {kind} event within {secs} s: {e:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bans_made_by_hand_are_enforced_before_tls_and_lifted() {
     let store = Store::start().await;
@@ -1480,11 +1502,10 @@ async fn custom_login_and_payment_rules_feed_the_jails_and_a_session_is_counted_
         assert!(until_refused(&gw, src, 5).await.is_some(), "{src}");
     }
     assert!(!refused(&gw, "127.0.0.95").await);
-    let bans = eventually_events(&gw, "edge.ban", 5).await;
-    let session_ban = bans
-        .iter()
-        .find(|e| e["data"]["source"] == "session_declines")
-        .unwrap_or_else(|| panic!("{bans:?}"));
+    let session_ban = eventually_event_where(&gw, "edge.ban", 5, |e| {
+        e["data"]["source"] == "session_declines"
+    })
+    .await;
     // The event names the session by digest, never by its value.
     let text = session_ban.to_string();
     assert!(text.contains("session-"), "{text}");
