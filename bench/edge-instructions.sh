@@ -22,8 +22,13 @@ DURATION=${DURATION:-10s}
 for tool in valgrind callgrind_control nginx wrk openssl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install valgrind nginx wrk)" >&2; exit 2; }
 done
-cargo build --release -p rampart >&2
-RAMPART=$PWD/target/release/rampart
+# RAMPART_BIN=path measures that binary instead (an A/B of two builds).
+if [ -n "${RAMPART_BIN:-}" ]; then
+    RAMPART=$(realpath "$RAMPART_BIN")
+else
+    cargo build --release -p rampart >&2
+    RAMPART=$PWD/target/release/rampart
+fi
 
 WORK=$(mktemp -d /tmp/rampart-edge-instr.XXXXXX)
 chmod 755 "$WORK"

@@ -34,8 +34,13 @@ for tool in nginx wrk openssl taskset curl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx wrk)" >&2; exit 2; }
 done
 
-cargo build --release -p rampart >&2
-RAMPART=$PWD/target/release/rampart
+# RAMPART_BIN=path measures that binary instead (an A/B of two builds).
+if [ -n "${RAMPART_BIN:-}" ]; then
+    RAMPART=$(realpath "$RAMPART_BIN")
+else
+    cargo build --release -p rampart >&2
+    RAMPART=$PWD/target/release/rampart
+fi
 
 WORK=$(mktemp -d /tmp/rampart-edge-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -170,10 +175,16 @@ measure warm "https://$PLAIN/page.html" "$WORK/plain/pid" >/dev/null
 measure warm "https://$EDGE/page.html" "$WORK/edge/pid" >/dev/null
 DURATION=$FULL
 : > "$WORK/rounds"
+# Plain and edge swap places every round, so neither always runs second.
 for round in $(seq "$ROUNDS"); do
     measure nginx "https://127.0.0.1:$NGINX_TLS/page.html" "$WORK/nginx-proxy/pid" >> "$WORK/rounds"
-    measure plain "https://$PLAIN/page.html" "$WORK/plain/pid" >> "$WORK/rounds"
-    measure edge "https://$EDGE/page.html" "$WORK/edge/pid" >> "$WORK/rounds"
+    if [ $((round % 2)) = 1 ]; then
+        measure plain "https://$PLAIN/page.html" "$WORK/plain/pid" >> "$WORK/rounds"
+        measure edge "https://$EDGE/page.html" "$WORK/edge/pid" >> "$WORK/rounds"
+    else
+        measure edge "https://$EDGE/page.html" "$WORK/edge/pid" >> "$WORK/rounds"
+        measure plain "https://$PLAIN/page.html" "$WORK/plain/pid" >> "$WORK/rounds"
+    fi
 done
 median() { # $1: name, $2: column
     grep "^$1 " "$WORK/rounds" | awk -v c="$2" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'

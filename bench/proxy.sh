@@ -20,8 +20,13 @@ for tool in nginx wrk openssl taskset curl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx wrk)" >&2; exit 2; }
 done
 
-cargo build --release -p rampart >&2
-RAMPART=$PWD/target/release/rampart
+# RAMPART_BIN=path measures that binary instead (an A/B of two builds).
+if [ -n "${RAMPART_BIN:-}" ]; then
+    RAMPART=$(realpath "$RAMPART_BIN")
+else
+    cargo build --release -p rampart >&2
+    RAMPART=$PWD/target/release/rampart
+fi
 
 WORK=$(mktemp -d /tmp/rampart-bench.XXXXXX)
 chmod 755 "$WORK"

@@ -34,8 +34,13 @@ for tool in nginx wrk openssl taskset curl python3; do
 done
 [ -f "$MODULE" ] || { echo "bench: $MODULE is missing (apt-get install libnginx-mod-http-modsecurity)" >&2; exit 2; }
 
-cargo build --release -p rampart >&2
-RAMPART=$PWD/target/release/rampart
+# RAMPART_BIN=path measures that binary instead (an A/B of two builds).
+if [ -n "${RAMPART_BIN:-}" ]; then
+    RAMPART=$(realpath "$RAMPART_BIN")
+else
+    cargo build --release -p rampart >&2
+    RAMPART=$PWD/target/release/rampart
+fi
 
 WORK=$(mktemp -d /tmp/rampart-waf-bench.XXXXXX)
 chmod 755 "$WORK"
